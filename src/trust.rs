@@ -211,7 +211,7 @@ mod tests {
             .expect("certs/trust loads")
     }
 
-    /// Fingerprints as published in docs/vn-standards.md §4.2 (decoded from the CA sites'
+    /// Fingerprints as published in the team reference ../shared/docs/vn-standards.md §4.2 (decoded from the CA sites'
     /// certificates), so a wrong or swapped file in certs/trust fails here.
     #[test]
     fn vietnamese_roots_have_their_published_fingerprints() {
@@ -268,6 +268,29 @@ mod tests {
         assert_eq!(err.code(), "trust-anchor-invalid");
         std::fs::write(dir.path().join("broken.pem"), "hello").unwrap();
         assert!(TrustStore::load(&[dir.path().to_owned()]).is_err());
+    }
+
+    #[test]
+    fn test_pki_certificates_parse_with_vietnamese_names_and_fixed_validity() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("certs/test-pki");
+        let store = TrustStore::load(&[dir]).expect("certs/test-pki loads");
+        let find = |cn: &str| {
+            store
+                .anchors()
+                .iter()
+                .find(|a| a.subject.contains(cn))
+                .unwrap_or_else(|| panic!("{cn} in certs/test-pki"))
+        };
+        let official = find("Nguyễn Văn An (TEST)");
+        assert!(official.subject.contains("UBND xã Tân Phú (TEST ONLY)"));
+        assert!(!official.is_self_issued());
+        let at = datetime!(2026-11-22 0:00 UTC);
+        assert!(official.is_valid_at(at));
+        let expired = find("(TEST expired)");
+        assert!(!expired.is_valid_at(at));
+        assert!(expired.is_valid_at(datetime!(2020-06-01 0:00 UTC)));
+        assert!(!find("(TEST not-yet-valid)").is_valid_at(at));
+        assert!(find("hoso TEST Root CA").is_self_issued());
     }
 
     #[test]

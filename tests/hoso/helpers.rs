@@ -1,0 +1,81 @@
+//! Shared test set-up: databases on both backends, pipelines over temporary folders.
+
+use std::sync::Arc;
+
+use hoso::archive::Archive;
+use hoso::archive::blob::LocalBlobStore;
+use hoso::config::DatabaseTarget;
+use hoso::pipeline::Pipeline;
+use sqlx::Connection;
+use tempfile::TempDir;
+
+/// PostgreSQL used by the tests (CI provides this one with trust authentication).
+pub fn postgres_base_url() -> String {
+    std::env::var("HOSO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A database for one test, removed by [`TestDb::cleanup`].
+pub struct TestDb {
+    pub target: DatabaseTarget,
+    /// Holds the SQLite file; `None` for PostgreSQL.
+    _dir: Option<TempDir>,
+    schema: Option<String>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let target = DatabaseTarget::Sqlite { path: dir.path().join("hoso.db") };
+        TestDb { target, _dir: Some(dir), schema: None }
+    }
+
+    /// A fresh schema in the test PostgreSQL, or `None` (with a visible message) when no
+    /// server is reachable outside CI. In CI an unreachable server fails the test.
+    pub async fn postgres() -> Option<TestDb> {
+        let base = postgres_base_url();
+        let mut connection = match sqlx::PgConnection::connect(&base).await {
+            Ok(connection) => connection,
+            Err(e) if in_ci() => panic!("PostgreSQL is required in CI but {base} is unreachable: {e}"),
+            Err(e) => {
+                eprintln!("SKIPPED (PostgreSQL part): {base} is unreachable: {e}");
+                return None;
+            }
+        };
+        let schema = format!("hoso_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut connection).await.unwrap();
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        Some(TestDb { target: DatabaseTarget::Postgres { url }, _dir: None, schema: Some(schema) })
+    }
+
+    pub async fn archive(&self) -> Archive {
+        Archive::connect(&self.target).await.expect("test database connects and migrates")
+    }
+
+    pub async fn cleanup(self) {
+        if let Some(schema) = &self.schema {
+            let mut connection = sqlx::PgConnection::connect(&postgres_base_url()).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut connection).await.unwrap();
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL when reachable (always in CI).
+pub async fn backends() -> Vec<TestDb> {
+    let mut dbs = vec![TestDb::sqlite()];
+    dbs.extend(TestDb::postgres().await);
+    dbs
+}
+
+/// A pipeline over `db` with its blob store in a new temporary folder.
+pub async fn pipeline(db: &TestDb) -> (Arc<Pipeline>, TempDir) {
+    let blob_dir = tempfile::tempdir().unwrap();
+    let blobs = LocalBlobStore::open(blob_dir.path()).unwrap();
+    let pipeline = Pipeline::new(db.archive().await, Arc::new(blobs), 2);
+    (Arc::new(pipeline), blob_dir)
+}

@@ -1,0 +1,8 @@
+//! Integration tests: one binary (faster to link than one per file).
+//!
+//! Storage tests run on SQLite and PostgreSQL; see `helpers::backends`.
+
+mod cli;
+mod helpers;
+mod http;
+mod storage;
