@@ -10,10 +10,10 @@ Outputs (all content is invented; no real person or agency data):
   samples/cong-van.pdf            born-digital 1-page A4 official letter ("CÔNG VĂN") with an
                                   embedded, subset TrueType font: the "PDF to sign" sample
 
-Regenerate (from the repository root; needs only Python 3 and two PyPI packages):
+Regenerate (from the repository root; needs Python 3 and three PyPI packages):
 
   python3 -m venv /tmp/samples-venv
-  /tmp/samples-venv/bin/pip install pillow reportlab
+  /tmp/samples-venv/bin/pip install pillow reportlab fonttools
   /tmp/samples-venv/bin/python scripts/make-samples.py            # writes samples/
   /tmp/samples-venv/bin/python scripts/make-samples.py --check    # also runs tesseract/pdftotext
 
@@ -45,12 +45,17 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageStat
 
 SEED = 20260120
+SKEW_DEG = 1.5  # counter-clockwise page skew of the simulated scan
+NOISE_SIGMA = 12  # grey levels of sensor noise before thresholding
+THRESHOLD = 135  # 1-bit threshold (ink 20, paper 236)
 
 # --------------------------------------------------------------------------------------------
 # Fonts
@@ -170,7 +175,7 @@ class Page:
         self.left, self.right = mm(30), PAGE_W - mm(15)
         self.top, self.bottom = mm(20), PAGE_H - mm(20)
         self.ink = 20
-        self.lines: list[tuple[int, str]] = []  # (order key, text)
+        self.lines: list[str] = []  # printed lines, in ground-truth order
 
     def font(self, style: str, size: int) -> ImageFont.FreeTypeFont:
         key = (style, size)
@@ -179,7 +184,7 @@ class Page:
         return self._cache[key]
 
     def record(self, text: str) -> None:
-        self.lines.append((len(self.lines), text))
+        self.lines.append(text)
 
     def centered(self, text: str, cx: int, y: int, style: str, size: int,
                  underline: float = 0.0) -> tuple[int, int]:
@@ -191,7 +196,7 @@ class Page:
         pitch = round(size * 1.3)
         if underline:
             lw = round(w * underline)
-            uy = y + round(size * 1.25)
+            uy = y + round(size * 1.40)
             self.draw.line([(cx - lw // 2, uy), (cx + lw // 2, uy)], fill=self.ink, width=3)
         return w, y + pitch
 
@@ -307,7 +312,7 @@ def make_scan(out: Path) -> tuple[Path, Path, str]:
     if max(yl, yr) > p.bottom:
         sys.exit(f"make-samples: the decision does not fit the page ({max(yl, yr)} > {p.bottom})")
 
-    gt = "\n".join(unicodedata.normalize("NFC", t) for _, t in p.lines) + "\n"
+    gt = "\n".join(unicodedata.normalize("NFC", t) for t in p.lines) + "\n"
 
     img = simulate_scan(p.img, rng)
     png = out / "scan-quyet-dinh.png"
@@ -323,32 +328,58 @@ def simulate_scan(clean: Image.Image, rng: random.Random) -> Image.Image:
     w, h = clean.size
     paper = 236
     img = clean.point(lambda v: paper * v // 255)  # white paper -> light grey
-    img = img.filter(ImageFilter.GaussianBlur(1.1))
-    img = img.rotate(1.5, resample=Image.Resampling.BICUBIC, fillcolor=paper)
-    # Sensor noise: seeded uniform noise, smoothed a little so edges come out ragged.
-    noise = Image.frombytes("L", (w, h), rng.randbytes(w * h))
-    noise = noise.filter(ImageFilter.GaussianBlur(0.6))
-    amp = 70  # after the blur the noise spans roughly +/- amp/3
-    noise = noise.point(lambda v: max(0, min(255, 128 + (v - 128) * amp // 32)))
-    img = ImageChops.add(img, noise, scale=1.0, offset=-128)
-    # Dust specks and a couple of short hair-like marks.
+    img = img.filter(ImageFilter.GaussianBlur(1.0))
+    img = img.rotate(SKEW_DEG, resample=Image.Resampling.BICUBIC, fillcolor=paper)
+    # Sensor noise: seeded uniform noise, smoothed a little (grain) and scaled to NOISE_SIGMA,
+    # so that the thresholded glyph edges come out ragged but the paper stays clean.
+    noise = Image.frombytes("L", (w, h), rng.randbytes(w * h)).filter(ImageFilter.GaussianBlur(0.7))
+    stat = ImageStat.Stat(noise)
+    mean, std = stat.mean[0], stat.stddev[0]
+    lut = [max(0, min(255, round(128 + (v - mean) * NOISE_SIGMA / std))) for v in range(256)]
+    img = ImageChops.add(img, noise.point(lut), scale=1.0, offset=-128)
+    # Dust specks and a few short hair-like marks.
     d = ImageDraw.Draw(img)
-    for _ in range(140):
+    for _ in range(120):
         x, y = rng.randrange(w), rng.randrange(h)
-        r = rng.choice([1, 1, 2, 2, 3])
+        r = rng.choice([1, 2, 2, 3, 4])
         d.ellipse([x - r, y - r, x + r, y + r], fill=rng.randrange(0, 90))
     for _ in range(3):
         x, y = rng.randrange(w), rng.randrange(h)
         d.line([(x, y), (x + rng.randrange(-40, 40), y + rng.randrange(10, 60))],
-               fill=70, width=2)
-    img = img.filter(ImageFilter.GaussianBlur(0.5))
-    threshold = 150
-    return img.point(lambda v: 255 if v > threshold else 0, mode="1")
+               fill=60, width=3)
+    return img.point(lambda v: 255 if v > THRESHOLD else 0, mode="1")
 
 
 # --------------------------------------------------------------------------------------------
 # 2. The born-digital official letter (reportlab)
 # --------------------------------------------------------------------------------------------
+
+def unhinted(path: Path, tmpdir: Path) -> Path:
+    """Latin/Vietnamese part of a TTF without hinting instructions.
+
+    reportlab subsets the font itself but keeps the TrueType hinting (fpgm/prep/cvt and the
+    per-glyph instructions), which is about half of each embedded subset and useless in a PDF.
+    """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont as FTFont
+
+    opts = subset.Options()
+    opts.hinting = False
+    opts.layout_features = []
+    opts.name_IDs = ["*"]
+    opts.name_languages = ["*"]
+    opts.notdef_outline = True
+    font = FTFont(str(path), recalcTimestamp=False)
+    sub = subset.Subsetter(opts)
+    # Basic Latin, Latin-1, Latin Extended-A/B, combining marks, Latin Extended Additional
+    # (the precomposed Vietnamese letters), general punctuation.
+    sub.populate(unicodes=[*range(0x20, 0x250), *range(0x300, 0x370), *range(0x1E00, 0x1F00),
+                           *range(0x2000, 0x2070)])
+    sub.subset(font)
+    dest = tmpdir / path.name
+    font.save(str(dest))
+    return dest
+
 
 def make_pdf(out: Path) -> tuple[Path, str]:
     from reportlab.lib.enums import TA_JUSTIFY
@@ -362,15 +393,16 @@ def make_pdf(out: Path) -> tuple[Path, str]:
 
     family, fonts = find_family(["Liberation Serif", "Noto Serif", "DejaVu Serif"])
     names = {s: f"HosoSerif-{s}" for s in fonts}
+    tmp = tempfile.TemporaryDirectory(prefix="make-samples-")
     for style, path in fonts.items():
-        pdfmetrics.registerFont(TTFont(names[style], str(path)))
+        pdfmetrics.registerFont(TTFont(names[style], str(unhinted(path, Path(tmp.name)))))
     pdfmetrics.registerFontFamily("HosoSerif", normal=names["regular"], bold=names["bold"],
                                   italic=names["italic"], boldItalic=names["bolditalic"])
     R, B, I, BI = (names[s] for s in ("regular", "bold", "italic", "bolditalic"))
 
     pdf = out / "cong-van.pdf"
     W, H = A4
-    c = Canvas(str(pdf), pagesize=A4, invariant=1, pageCompression=1)
+    c = Canvas(str(pdf), pagesize=A4, invariant=1, pageCompression=1, initialFontName=R)
     c.setTitle("Công văn số 35/UBND-VP về việc đề nghị bổ sung hồ sơ (mẫu thử)")
     c.setAuthor("Ủy ban nhân dân xã Tân Phú (hư cấu, dữ liệu mẫu của hoso)")
     c.setSubject("Tài liệu mẫu tổng hợp để thử ký số PAdES; không có dữ liệu thật")
@@ -410,9 +442,9 @@ def make_pdf(out: Path) -> tuple[Path, str]:
     item = ParagraphStyle("item", parent=body, firstLineIndent=0, leftIndent=12.7 * MM)
     paras = [
         (body, "Ủy ban nhân dân xã Tân Phú nhận được hồ sơ đề nghị cấp giấy phép xây dựng "
-               f"nhà ở riêng lẻ của bà {APPLICANT} (mã hồ sơ 000.00.12.H99-260105-0007) "
-               "ngày 05 tháng 01 năm 2026. Qua kiểm tra, hồ sơ chưa đủ thành phần theo quy "
-               "định. Đề nghị bà bổ sung các giấy tờ sau:"),
+               f"nhà ở riêng lẻ của bà {APPLICANT}, nộp ngày 05 tháng 01 năm 2026 (mã hồ sơ: "
+               "TP-2026-0007). Qua kiểm tra, hồ sơ chưa đủ thành phần theo quy định. Đề nghị "
+               "bà bổ sung các giấy tờ sau:"),
         (item, "1. Bản sao giấy chứng nhận quyền sử dụng đất đối với thửa đất số 123, "
                "tờ bản đồ số 45;"),
         (item, "2. Hai bộ bản vẽ thiết kế xây dựng (mặt bằng, mặt cắt, mặt đứng chính, "
@@ -431,7 +463,7 @@ def make_pdf(out: Path) -> tuple[Path, str]:
         y -= h
         para.drawOn(c, left, y)
         y -= style.spaceAfter
-    y -= 14
+    y -= 24
 
     # Signature block: "Nơi nhận" left, signer right, a large blank gap for the signature.
     yl = y
@@ -455,6 +487,7 @@ def make_pdf(out: Path) -> tuple[Path, str]:
         sys.exit("make-samples: the letter does not fit the page")
     c.showPage()
     c.save()
+    tmp.cleanup()
     print(f"pdf: font {family} ({fonts['regular']}); blank signature area "
           f"[{box[0]:.0f} {box[1]:.0f} {box[2]:.0f} {box[3]:.0f}] pt (x0 y0 x1 y1)")
     return pdf, family
@@ -483,7 +516,12 @@ def check(png: Path, gt: str, pdf: Path) -> None:
         sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
         edits = sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in sm.get_opcodes()
                     if op != "equal")
-        print(f"tesseract: similarity {sm.ratio():.3f}, approx. CER {edits / len(a):.1%}")
+        # Word recall ignores reading order (engines order the two-column blocks differently).
+        ocr_words = Counter(b.split())
+        gt_words = Counter(a.split())
+        recall = sum((gt_words & ocr_words).values()) / sum(gt_words.values())
+        print(f"tesseract: similarity {sm.ratio():.3f}, approx. CER {edits / len(a):.1%}, "
+              f"word recall {recall:.1%}")
         for k in SCAN_KEYWORDS:
             print(f"  {'ok  ' if k in b else 'MISS'} {k}")
     else:

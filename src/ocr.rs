@@ -61,10 +61,8 @@ impl fmt::Display for Languages {
 /// [`OcrError::LanguageMissing`] naming the first language whose pack is absent, or
 /// [`OcrError::EngineInit`] when Tesseract itself cannot start.
 pub fn probe(languages: &Languages) -> Result<(), OcrError> {
-    if tesseract::Tesseract::new(None, Some(&languages.to_string())).is_ok() {
-        return Ok(());
-    }
-    // Find which pack is missing, so the message can say what to install.
+    // Each pack on its own: Tesseract initialized with `vie+xyz` only warns about a missing
+    // secondary pack and goes on without it.
     for code in languages.codes() {
         if tesseract::Tesseract::new(None, Some(code)).is_err() {
             return Err(OcrError::LanguageMissing {
@@ -72,9 +70,12 @@ pub fn probe(languages: &Languages) -> Result<(), OcrError> {
             });
         }
     }
-    Err(OcrError::EngineInit {
-        languages: languages.to_string(),
-    })
+    match tesseract::Tesseract::new(None, Some(&languages.to_string())) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(OcrError::EngineInit {
+            languages: languages.to_string(),
+        }),
+    }
 }
 
 /// Failures of the OCR stage.

@@ -30,8 +30,14 @@ pub struct TestDb {
 impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
-        let target = DatabaseTarget::Sqlite { path: dir.path().join("hoso.db") };
-        TestDb { target, _dir: Some(dir), schema: None }
+        let target = DatabaseTarget::Sqlite {
+            path: dir.path().join("hoso.db"),
+        };
+        TestDb {
+            target,
+            _dir: Some(dir),
+            schema: None,
+        }
     }
 
     /// A fresh schema in the test PostgreSQL, or `None` (with a visible message) when no
@@ -40,27 +46,43 @@ impl TestDb {
         let base = postgres_base_url();
         let mut connection = match sqlx::PgConnection::connect(&base).await {
             Ok(connection) => connection,
-            Err(e) if in_ci() => panic!("PostgreSQL is required in CI but {base} is unreachable: {e}"),
+            Err(e) if in_ci() => {
+                panic!("PostgreSQL is required in CI but {base} is unreachable: {e}")
+            }
             Err(e) => {
                 eprintln!("SKIPPED (PostgreSQL part): {base} is unreachable: {e}");
                 return None;
             }
         };
         let schema = format!("hoso_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut connection).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut connection)
+            .await
+            .unwrap();
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-        Some(TestDb { target: DatabaseTarget::Postgres { url }, _dir: None, schema: Some(schema) })
+        Some(TestDb {
+            target: DatabaseTarget::Postgres { url },
+            _dir: None,
+            schema: Some(schema),
+        })
     }
 
     pub async fn archive(&self) -> Archive {
-        Archive::connect(&self.target).await.expect("test database connects and migrates")
+        Archive::connect(&self.target)
+            .await
+            .expect("test database connects and migrates")
     }
 
     pub async fn cleanup(self) {
         if let Some(schema) = &self.schema {
-            let mut connection = sqlx::PgConnection::connect(&postgres_base_url()).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut connection).await.unwrap();
+            let mut connection = sqlx::PgConnection::connect(&postgres_base_url())
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut connection)
+                .await
+                .unwrap();
         }
     }
 }

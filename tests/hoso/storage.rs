@@ -26,15 +26,34 @@ async fn the_first_record_of_a_blob_is_kept() {
         let archive = db.archive().await;
         let sha = Sha256Digest::of(b"scan page 1");
         let first_at = datetime!(2026-11-22 08:00 UTC);
-        let first = archive.record_blob(&sha, 11, "image/png", first_at).await.unwrap();
+        let first = archive
+            .record_blob(&sha, 11, "image/png", first_at)
+            .await
+            .unwrap();
         assert_eq!(first.sha256, sha.to_hex());
         assert_eq!(first.first_stored_at, first_at);
         let again = archive
-            .record_blob(&sha, 11, "application/octet-stream", datetime!(2026-11-23 09:00 UTC))
+            .record_blob(
+                &sha,
+                11,
+                "application/octet-stream",
+                datetime!(2026-11-23 09:00 UTC),
+            )
             .await
             .unwrap();
-        assert_eq!(again, first, "{}: a later record must not change the first", archive.backend());
-        assert!(archive.blob(&Sha256Digest::of(b"other")).await.unwrap().is_none());
+        assert_eq!(
+            again,
+            first,
+            "{}: a later record must not change the first",
+            archive.backend()
+        );
+        assert!(
+            archive
+                .blob(&Sha256Digest::of(b"other"))
+                .await
+                .unwrap()
+                .is_none()
+        );
         archive.close().await;
         db.cleanup().await;
     }
@@ -48,7 +67,11 @@ async fn pipeline_streams_uploads_into_the_store_and_the_archive() {
         let content: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
         let now = datetime!(2026-11-22 10:30 UTC);
         let record = pipeline
-            .store(&mut std::io::Cursor::new(content.clone()), "application/pdf", now)
+            .store(
+                &mut std::io::Cursor::new(content.clone()),
+                "application/pdf",
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(record.sha256, Sha256Digest::of(&content).to_hex());
@@ -56,11 +79,26 @@ async fn pipeline_streams_uploads_into_the_store_and_the_archive() {
 
         let mut back = Vec::new();
         let sha: Sha256Digest = record.sha256.parse().unwrap();
-        pipeline.blobs().open(&sha).await.unwrap().read_to_end(&mut back).await.unwrap();
-        assert!(back == content, "stored bytes differ on {}", pipeline.archive().backend());
+        pipeline
+            .blobs()
+            .open(&sha)
+            .await
+            .unwrap()
+            .read_to_end(&mut back)
+            .await
+            .unwrap();
+        assert!(
+            back == content,
+            "stored bytes differ on {}",
+            pipeline.archive().backend()
+        );
 
         let duplicate = pipeline
-            .store(&mut std::io::Cursor::new(content), "application/pdf", datetime!(2026-12-01 0:00 UTC))
+            .store(
+                &mut std::io::Cursor::new(content),
+                "application/pdf",
+                datetime!(2026-12-01 0:00 UTC),
+            )
             .await
             .unwrap();
         assert_eq!(duplicate, record);
@@ -96,5 +134,8 @@ async fn blocking_work_runs_within_the_job_limit() {
         task.await.unwrap().unwrap();
     }
     let peak = peak.load(std::sync::atomic::Ordering::SeqCst);
-    assert!((1..=2).contains(&peak), "pipeline built with 2 jobs ran {peak} at once");
+    assert!(
+        (1..=2).contains(&peak),
+        "pipeline built with 2 jobs ran {peak} at once"
+    );
 }
