@@ -97,15 +97,28 @@ struct ServeArgs {
 
 #[derive(Debug, Args)]
 struct OcrArgs {
-    /// Scanned pages: PNG, JPEG, TIFF or image-only PDF, in order
+    /// Scanned pages: PNG, JPEG or TIFF (multi-page), in order; they become one PDF
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// The searchable PDF to write
     #[arg(short = 'o', long = "output", value_name = "OUT.pdf")]
     output: PathBuf,
-    /// Tesseract languages [default: vie+eng]
+    /// Also write the text, pages separated by form feeds
+    #[arg(long, value_name = "OUT.txt")]
+    text: Option<PathBuf>,
+    /// Also write the structured result: per page text, confidence, rotation, skew, word
+    /// boxes; per document the extracted metadata (số/ký hiệu, ngày, cơ quan, loại, trích yếu)
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<PathBuf>,
+    /// Tesseract languages [default: vie+eng, or ocr_languages from the configuration]
     #[arg(long, value_name = "LANGS")]
     lang: Option<Languages>,
+    /// Do not detect and fix pages scanned sideways or upside down
+    #[arg(long)]
+    no_rotate: bool,
+    /// Do not straighten pages scanned at an angle
+    #[arg(long)]
+    no_deskew: bool,
 }
 
 #[derive(Debug, Args)]
@@ -187,7 +200,7 @@ pub fn main() -> ExitCode {
         Command::Migrate => with_runtime(migrate(config)),
         Command::Config => print_config(&config),
         Command::Trust(TrustCommand::List { format }) => list_trust(&config, format),
-        Command::Ocr(_) => Err(Error::NotImplemented { command: "ocr" }),
+        Command::Ocr(args) => ocr(&config, args),
         Command::Sign(_) => Err(Error::NotImplemented { command: "sign" }),
         Command::Verify(_) => Err(Error::NotImplemented { command: "verify" }),
         Command::Ingest(_) => Err(Error::NotImplemented { command: "ingest" }),
@@ -335,6 +348,73 @@ fn print_config(config: &Config) -> Result<()> {
     })
     .map_err(|e| Error::Task(e.to_string()))?;
     print!("{text}");
+    Ok(())
+}
+
+fn ocr(config: &Config, args: OcrArgs) -> Result<()> {
+    use crate::digitize::{DigitizeOptions, digitize};
+    use crate::ocr::{EnginePool, OcrSettings};
+    use std::io::IsTerminal;
+
+    let languages = args.lang.unwrap_or_else(|| config.ocr_languages.clone());
+    let options = DigitizeOptions {
+        ocr: OcrSettings {
+            languages: languages.clone(),
+            fix_orientation: !args.no_rotate,
+            deskew: !args.no_deskew,
+            ..OcrSettings::default()
+        },
+        jobs: config.jobs,
+        info: crate::pdf::searchable::DocumentInfo {
+            title: args
+                .output
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned()),
+            created: time::OffsetDateTime::now_utc()
+                .format(time::macros::format_description!(
+                    "[year][month][day][hour][minute][second]"
+                ))
+                .ok(),
+        },
+    };
+    let pool = EnginePool::new(languages);
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} trang (pages) {elapsed} {per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Some(bar)
+    } else {
+        None
+    };
+    let result = digitize(&args.inputs, &args.output, &options, &pool, &|page| {
+        if let Some(bar) = &progress {
+            bar.set_position(page as u64);
+        }
+    });
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let digitized = result?;
+    let write = |path: &PathBuf, bytes: &[u8]| {
+        std::fs::write(path, bytes).map_err(|e| {
+            Error::Ocr(crate::ocr::OcrError::Output {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        })
+    };
+    if let Some(path) = &args.text {
+        write(path, digitized.text().as_bytes())?;
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::to_vec_pretty(&digitized).map_err(|e| Error::Task(e.to_string()))?;
+        write(path, &json)?;
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //!   [`trust`] (trusted roots and path validation).
 //! - [`archive`]: the metadata database and the content-addressed blob store; the only module
 //!   that writes SQL.
+//! - [`digitize`]: the digitize job (OCR pages in parallel, stream the searchable PDF).
 //! - [`pipeline`]: joins async callers to the blocking stages, under a CPU budget.
 //! - [`http`]: the HTTP interface; the only module that knows axum.
 //! - [`cli`]: the `hoso` command.
@@ -17,6 +18,7 @@ pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod digest;
+pub mod digitize;
 pub mod error;
 pub mod http;
 pub mod ocr;

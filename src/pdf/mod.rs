@@ -4,6 +4,8 @@
 //! byte ranges and incremental updates it needs (issues #4, #5). It knows nothing of HTTP,
 //! SQL or async runtimes.
 
+pub mod searchable;
+
 use crate::error::{Coded, ErrorClass};
 
 /// Failures of the PDF stage.
@@ -13,6 +15,8 @@ pub enum PdfError {
     Encrypted,
     #[error("not a readable PDF: {reason}")]
     Malformed { reason: String },
+    #[error("writing the PDF failed: {reason}")]
+    Write { reason: String },
 }
 
 impl From<lopdf::Error> for PdfError {
@@ -28,11 +32,15 @@ impl Coded for PdfError {
         match self {
             PdfError::Encrypted => "pdf-encrypted",
             PdfError::Malformed { .. } => "pdf-malformed",
+            PdfError::Write { .. } => "pdf-write-failed",
         }
     }
 
     fn class(&self) -> ErrorClass {
-        ErrorClass::InvalidInput
+        match self {
+            PdfError::Write { .. } => ErrorClass::Internal,
+            _ => ErrorClass::InvalidInput,
+        }
     }
 
     fn message_vi(&self) -> String {
@@ -41,6 +49,7 @@ impl Coded for PdfError {
                 "Tệp PDF đã bị mã hóa; hãy gửi tệp không đặt mật khẩu.".to_owned()
             }
             PdfError::Malformed { .. } => "Tệp không phải PDF hợp lệ hoặc đã bị hỏng.".to_owned(),
+            PdfError::Write { .. } => "Không ghi được tệp PDF kết quả.".to_owned(),
         }
     }
 }

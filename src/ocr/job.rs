@@ -1,0 +1,169 @@
+//! A whole document: the pages of several input files, recognized in parallel and handed
+//! back in order.
+//!
+//! Threads: one reader decodes pages in input order; `jobs` workers each hold an engine set
+//! from the pool and recognize pages; the calling thread receives results, puts them back
+//! in order and passes each to `on_page` (which writes the PDF). A page is admitted only
+//! when one of `2 * jobs + 1` tokens is free, and its token returns after `on_page`, so at
+//! most that many decoded pages exist at once, however long the document.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use super::input::{self, PageImage};
+use super::{EnginePool, OcrError, OcrSettings, PageResult, recognize_page};
+
+/// Recognizes every page of `inputs` (in order) with `jobs` workers, calling `on_page` with
+/// each page and its result in document order.
+///
+/// # Errors
+/// The first input, engine or `on_page` error; the remaining work is abandoned.
+pub fn run<F>(
+    inputs: &[PathBuf],
+    jobs: usize,
+    settings: &OcrSettings,
+    pool: &EnginePool,
+    mut on_page: F,
+) -> Result<usize, OcrError>
+where
+    F: FnMut(usize, PageImage, PageResult) -> Result<(), OcrError>,
+{
+    let jobs = jobs.max(1);
+    // Fail fast, before any page is decoded, when the engines cannot start.
+    drop(pool.checkout()?);
+    let in_flight = 2 * jobs + 1;
+    let (token_tx, token_rx) = sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = token_tx.send(());
+    }
+    let (page_tx, page_rx) = sync_channel::<(usize, PageImage)>(jobs);
+    let page_rx = Arc::new(Mutex::new(page_rx));
+    let (result_tx, result_rx) = sync_channel::<Message>(in_flight);
+
+    std::thread::scope(|scope| {
+        // Owned by this closure, so they close when it returns, before the scope joins.
+        let (token_tx, result_rx) = (token_tx, result_rx);
+        let reader_results = result_tx.clone();
+        scope.spawn(move || read_pages(inputs, &token_rx, &page_tx, &reader_results));
+        for _ in 0..jobs {
+            let (page_rx, result_tx) = (page_rx.clone(), result_tx.clone());
+            scope.spawn(move || work(pool, settings, &page_rx, &result_tx));
+        }
+        drop(result_tx);
+        let outcome = deliver_in_order(&result_rx, &token_tx, &mut on_page);
+        // On an early error the reader and workers may be blocked on these channels:
+        // closing them makes every thread stop, so the scope can join them.
+        drop(result_rx);
+        drop(token_tx);
+        outcome
+    })
+}
+
+fn read_pages(
+    inputs: &[PathBuf],
+    tokens: &Receiver<()>,
+    pages: &SyncSender<(usize, PageImage)>,
+    results: &SyncSender<Message>,
+) {
+    let mut index = 0;
+    for path in inputs {
+        let file_pages = match input::open(path) {
+            Ok(file_pages) => file_pages,
+            Err(e) => {
+                let _ = results.send(Message::Page(index, Err(e)));
+                return;
+            }
+        };
+        for page in file_pages {
+            if tokens.recv().is_err() {
+                return; // the consumer stopped
+            }
+            match page {
+                Ok(page) => {
+                    if pages.send((index, page)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = results.send(Message::Page(index, Err(e)));
+                    return;
+                }
+            }
+            index += 1;
+        }
+    }
+    let _ = results.send(Message::End { pages: index });
+}
+
+/// What the reader and the workers tell the consumer.
+enum Message {
+    /// Page `index` is done (or failed).
+    Page(usize, Result<(PageImage, PageResult), OcrError>),
+    /// The input is exhausted after this many pages.
+    End { pages: usize },
+}
+
+fn work(
+    pool: &EnginePool,
+    settings: &OcrSettings,
+    pages: &Mutex<Receiver<(usize, PageImage)>>,
+    results: &SyncSender<Message>,
+) {
+    let mut engines = match pool.checkout() {
+        Ok(engines) => engines,
+        Err(e) => {
+            let _ = results.send(Message::Page(0, Err(e)));
+            return;
+        }
+    };
+    loop {
+        let next = match pages.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok((index, page)) = next else { return };
+        let result = recognize_page(&mut engines, &page, settings).map(|result| (page, result));
+        if results.send(Message::Page(index, result)).is_err() {
+            return;
+        }
+    }
+}
+
+fn deliver_in_order<F>(
+    results: &Receiver<Message>,
+    tokens: &SyncSender<()>,
+    on_page: &mut F,
+) -> Result<usize, OcrError>
+where
+    F: FnMut(usize, PageImage, PageResult) -> Result<(), OcrError>,
+{
+    let mut waiting: BTreeMap<usize, (PageImage, PageResult)> = BTreeMap::new();
+    let mut next = 0;
+    let mut total: Option<usize> = None;
+    loop {
+        while let Some((page, result)) = waiting.remove(&next) {
+            on_page(next, page, result)?;
+            let _ = tokens.send(());
+            next += 1;
+        }
+        if total == Some(next) {
+            return Ok(next);
+        }
+        match results.recv() {
+            Ok(Message::Page(index, Ok(done))) => {
+                waiting.insert(index, done);
+            }
+            Ok(Message::Page(_, Err(e))) => return Err(e),
+            Ok(Message::End { pages }) => total = Some(pages),
+            Err(_) => {
+                let page = format!("trang {}", next + 1);
+                return Err(OcrError::Engine {
+                    page,
+                    step: "worker".to_owned(),
+                });
+            }
+        }
+    }
+}
