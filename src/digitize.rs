@@ -127,6 +127,12 @@ pub fn digitize(
         .map_err(|e| output_error(e.into_error()))?;
     // Durable before visible: data on disk, then the name.
     file.sync_all().map_err(output_error)?;
+    // Temporary files are private (0600); the result gets ordinary permissions.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(output_error)?;
+    }
     temporary
         .persist(output)
         .map_err(|e| output_error(e.error))?;

@@ -195,12 +195,9 @@ fn decode_single(name: &str, bytes: Vec<u8>) -> Result<PageImage, OcrError> {
         page: 1,
         reason,
     };
-    let reader = image::ImageReader::new(Cursor::new(&bytes))
-        .with_guessed_format()
-        .map_err(|e| corrupt(e.to_string()))?;
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| corrupt(e.to_string()))?;
+    // Dimensions straight from the header, so a bomb is refused before any decoding.
+    let (width, height) =
+        header_dimensions(&bytes).ok_or_else(|| corrupt("no image header".to_owned()))?;
     check_size(name, 1, width, height)?;
     let mut reader = image::ImageReader::new(Cursor::new(&bytes))
         .with_guessed_format()
@@ -249,6 +246,24 @@ fn decode_single(name: &str, bytes: Vec<u8>) -> Result<PageImage, OcrError> {
         gray,
         pixels,
     })
+}
+
+/// Width and height from a PNG IHDR or a JPEG start-of-frame header.
+fn header_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.starts_with(b"\x89PNG") {
+        let (kind, header) = png_chunks(bytes).next()?;
+        let field =
+            |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+        return (kind == b"IHDR" && header.len() >= 8).then(|| (field(0), field(4)));
+    }
+    let (_, frame) = jpeg_segments(bytes).find(|(marker, _)| is_start_of_frame(*marker))?;
+    let height = u16::from_be_bytes([*frame.get(1)?, *frame.get(2)?]);
+    let width = u16::from_be_bytes([*frame.get(3)?, *frame.get(4)?]);
+    Some((u32::from(width), u32::from(height)))
+}
+
+fn is_start_of_frame(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF)
 }
 
 /// Decoded pixels: bilevel when only pure black and white occur.
@@ -467,9 +482,7 @@ fn jpeg_dpi(bytes: &[u8]) -> Option<(f32, f32)> {
 
 /// Number of colour components of a JPEG (from its start-of-frame header).
 fn jpeg_components(bytes: &[u8]) -> Option<u8> {
-    let (_, frame) = jpeg_segments(bytes).find(
-        |(marker, _)| matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF),
-    )?;
+    let (_, frame) = jpeg_segments(bytes).find(|(marker, _)| is_start_of_frame(*marker))?;
     frame.get(5).copied()
 }
 

@@ -1,0 +1,452 @@
+//! `hoso ocr` end to end: every input kind, orientation and skew correction, the text layer's
+//! alignment with the scan, and bad input. Uses the project's sample scan and variants of it
+//! made here; poppler and qpdf check the PDFs as independent readers.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use image::{GrayImage, ImageFormat, Luma};
+use serde_json::Value;
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/scan-quyet-dinh.png");
+
+/// Phrases of the sample page that a correct OCR must find (samples/README.md).
+const KEYWORDS: [&str; 5] = [
+    "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+    "giấy phép xây dựng",
+    "Nguyễn Văn An",
+    "Điều 1",
+    "tháng 01 năm 2026",
+];
+
+fn hoso() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hoso"));
+    command.env_remove("HOSO_CONFIG").env("HOSO_JOBS", "2");
+    command
+}
+
+fn tool(name: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").is_err(),
+            "{name} is required in CI (scripts/install-deps installs it)"
+        );
+        eprintln!("SKIPPED part: {name} is not installed");
+    }
+    found
+}
+
+struct Run {
+    dir: tempfile::TempDir,
+    json: Value,
+}
+
+impl Run {
+    fn pdf(&self) -> PathBuf {
+        self.dir.path().join("out.pdf")
+    }
+    fn page(&self, index: usize) -> &Value {
+        &self.json["pages"][index]
+    }
+    fn text(&self) -> String {
+        self.json["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["text"].as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn ocr(inputs: &[&Path], extra: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let output = hoso()
+        .arg("ocr")
+        .args(inputs)
+        .arg("-o")
+        .arg(dir.path().join("out.pdf"))
+        .arg("--json")
+        .arg(dir.path().join("out.json"))
+        .arg("--text")
+        .arg(dir.path().join("out.txt"))
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "hoso ocr failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
+    Run { dir, json }
+}
+
+fn assert_keywords(text: &str, minimum: usize) {
+    let found: Vec<_> = KEYWORDS.iter().filter(|k| text.contains(*k)).collect();
+    assert!(
+        found.len() >= minimum,
+        "only {found:?} of {KEYWORDS:?} found in:\n{text}"
+    );
+}
+
+fn sample_gray() -> GrayImage {
+    image::open(SAMPLE).unwrap().into_luma8()
+}
+
+fn save(image: &GrayImage, dir: &Path, name: &str, format: ImageFormat) -> PathBuf {
+    let path = dir.join(name);
+    image.save_with_format(&path, format).unwrap();
+    path
+}
+
+/// Rotates clockwise by `degrees` about the centre (nearest neighbour, white corners).
+fn skew(image: &GrayImage, degrees: f64) -> GrayImage {
+    let (w, h) = image.dimensions();
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
+    GrayImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (f64::from(x) - cx, f64::from(y) - cy);
+        // Inverse rotation: where in the source this output pixel comes from.
+        let (sx, sy) = (cx + cos * dx + sin * dy, cy - sin * dx + cos * dy);
+        if sx >= 0.0 && sy >= 0.0 && (sx as u32) < w && (sy as u32) < h {
+            *image.get_pixel(sx as u32, sy as u32)
+        } else {
+            Luma([255])
+        }
+    })
+}
+
+#[test]
+fn a_scanned_png_becomes_a_searchable_pdf_that_independent_readers_accept() {
+    let run = ocr(&[Path::new(SAMPLE)], &[]);
+    assert_eq!(run.json["page_count"], 1);
+    assert_keywords(&run.text(), 4);
+    let page = run.page(0);
+    assert_eq!(page["rotation_degrees"], 0);
+    assert!(
+        page["skew_degrees"].as_f64().unwrap().abs() > 1.0,
+        "the sample is scanned 1.5 degrees askew"
+    );
+    assert!(page["mean_confidence"].as_i64().unwrap() > 70);
+    assert!(page["words"].as_array().unwrap().len() > 200);
+    let text_file = std::fs::read_to_string(run.dir.path().join("out.txt")).unwrap();
+    assert_eq!(text_file, page["text"].as_str().unwrap());
+    if tool("qpdf") {
+        let check = Command::new("qpdf")
+            .arg("--check")
+            .arg(run.pdf())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+    if tool("pdftotext") {
+        let extracted = Command::new("pdftotext")
+            .arg(run.pdf())
+            .arg("-")
+            .output()
+            .unwrap();
+        assert_keywords(&String::from_utf8(extracted.stdout).unwrap(), 4);
+    }
+    // The bilevel scan stays small: its PNG data is embedded as it was.
+    let size = std::fs::metadata(run.pdf()).unwrap().len();
+    assert!(
+        size < std::fs::metadata(SAMPLE).unwrap().len() + 40_000,
+        "{size} bytes"
+    );
+}
+
+#[test]
+fn pages_scanned_sideways_or_upside_down_are_turned_upright() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = sample_gray();
+    let turned = [
+        (image::imageops::rotate90(&sample), 270),
+        (image::imageops::rotate180(&sample), 180),
+        (image::imageops::rotate270(&sample), 90),
+    ];
+    let paths: Vec<PathBuf> = turned
+        .iter()
+        .enumerate()
+        .map(|(i, (image, _))| {
+            save(
+                image,
+                dir.path(),
+                &format!("turned{i}.png"),
+                ImageFormat::Png,
+            )
+        })
+        .collect();
+    let inputs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let run = ocr(&inputs, &[]);
+    assert_eq!(run.json["page_count"], 3);
+    for (i, (_, fix)) in turned.iter().enumerate() {
+        let page = run.page(i);
+        assert_eq!(
+            page["rotation_degrees"], *fix,
+            "page {i}: {}",
+            page["orientation_confidence"]
+        );
+        assert_keywords(page["text"].as_str().unwrap(), 3);
+        // Width and height of the corrected page are those of an upright A4 page.
+        assert!(page["height"].as_u64() > page["width"].as_u64());
+    }
+    assert_text_layer_matches_the_ink(&run);
+}
+
+#[test]
+fn a_page_scanned_at_an_angle_is_straightened() {
+    let dir = tempfile::tempdir().unwrap();
+    // The sample is already 1.5 degrees askew; 4 more makes it about 5.5.
+    let skewed = skew(&sample_gray(), 4.0);
+    let path = save(&skewed, dir.path(), "skewed.png", ImageFormat::Png);
+    let run = ocr(&[&path], &[]);
+    let applied = run.page(0)["skew_degrees"].as_f64().unwrap();
+    assert!(
+        (applied + 2.5).abs() < 0.6 || (applied - 5.5).abs() < 0.6,
+        "skew applied: {applied}"
+    );
+    assert_keywords(&run.text(), 4);
+    assert_text_layer_matches_the_ink(&run);
+}
+
+#[test]
+fn jpeg_and_multi_page_tiff_inputs_become_one_pdf_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = sample_gray();
+    let jpeg = save(&sample, dir.path(), "page.jpg", ImageFormat::Jpeg);
+    // A two-page LZW TIFF: the top half and the bottom half of the sample.
+    let (w, h) = sample.dimensions();
+    let top = image::imageops::crop_imm(&sample, 0, 0, w, h / 2).to_image();
+    let bottom = image::imageops::crop_imm(&sample, 0, h / 2, w, h - h / 2).to_image();
+    let tiff_path = dir.path().join("pages.tif");
+    {
+        let file = std::fs::File::create(&tiff_path).unwrap();
+        let mut encoder = tiff::encoder::TiffEncoder::new(file)
+            .unwrap()
+            .with_compression(tiff::encoder::Compression::Lzw);
+        for part in [&top, &bottom] {
+            encoder
+                .write_image::<tiff::encoder::colortype::Gray8>(
+                    part.width(),
+                    part.height(),
+                    part.as_raw(),
+                )
+                .unwrap();
+        }
+    }
+    let run = ocr(&[&jpeg, &tiff_path], &[]);
+    assert_eq!(run.json["page_count"], 3);
+    assert_eq!(run.page(0)["source"], "page.jpg");
+    assert_eq!(run.page(1)["source"], "pages.tif, trang 1");
+    assert_eq!(run.page(2)["source"], "pages.tif, trang 2");
+    assert!(run.page(1)["text"].as_str().unwrap().contains("CỘNG HÒA"));
+    assert!(
+        run.page(2)["text"]
+            .as_str()
+            .unwrap()
+            .contains("Nguyễn Văn An")
+    );
+    let bytes = std::fs::read(run.pdf()).unwrap();
+    assert!(
+        bytes.windows(10).any(|w| w == b"/DCTDecode"),
+        "the JPEG is embedded as it was"
+    );
+    if tool("pdfinfo") {
+        let info = Command::new("pdfinfo").arg(run.pdf()).output().unwrap();
+        assert!(String::from_utf8_lossy(&info.stdout).contains("Pages:           3"));
+    }
+}
+
+#[test]
+fn administrative_metadata_is_extracted_from_the_first_page() {
+    let run = ocr(&[Path::new(SAMPLE)], &["--lang", "vie"]);
+    let metadata = &run.json["metadata"];
+    assert_eq!(metadata["issue_date"], "2026-01-20", "{metadata}");
+    assert_eq!(metadata["number"], "12", "{metadata}");
+}
+
+/// The invisible words sit on the ink of the rendered page: for the confident words, the
+/// box where the PDF puts the word is dark enough in poppler's rendering of the same PDF.
+fn assert_text_layer_matches_the_ink(run: &Run) {
+    if !tool("pdftoppm") {
+        return;
+    }
+    let pages = run.json["pages"].as_array().unwrap();
+    for (index, page) in pages.iter().enumerate() {
+        let prefix = run.dir.path().join(format!("render{index}"));
+        let status = Command::new("pdftoppm")
+            .args([
+                "-r",
+                "60",
+                "-gray",
+                "-f",
+                &(index + 1).to_string(),
+                "-l",
+                &(index + 1).to_string(),
+                "-singlefile",
+            ])
+            .arg(run.pdf())
+            .arg(&prefix)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (width, height, pixels) = read_pgm(&prefix.with_extension("pgm"));
+        let scale = 60.0 / page["dpi"][0].as_f64().unwrap();
+        let words: Vec<&Value> = page["words"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| {
+                w["confidence"].as_f64().unwrap() > 85.0
+                    && w["text"].as_str().unwrap().chars().count() >= 4
+            })
+            .collect();
+        assert!(words.len() > 50, "page {index}: too few confident words");
+        let inked = words
+            .iter()
+            .filter(|word| {
+                let b = &word["box"];
+                let x0 = (b["left"].as_f64().unwrap() * scale) as usize;
+                let y0 = (b["top"].as_f64().unwrap() * scale) as usize;
+                let x1 = ((b["left"].as_f64().unwrap() + b["width"].as_f64().unwrap()) * scale)
+                    .ceil() as usize;
+                let y1 = ((b["top"].as_f64().unwrap() + b["height"].as_f64().unwrap()) * scale)
+                    .ceil() as usize;
+                let (mut dark, mut all) = (0, 0);
+                for y in y0..y1.min(height) {
+                    for x in x0..x1.min(width) {
+                        all += 1;
+                        if pixels[y * width + x] < 160 {
+                            dark += 1;
+                        }
+                    }
+                }
+                all > 0 && dark * 100 / all >= 8
+            })
+            .count();
+        assert!(
+            inked * 100 / words.len() >= 90,
+            "page {index}: only {inked} of {} word boxes lie on ink",
+            words.len()
+        );
+    }
+}
+
+fn read_pgm(path: &Path) -> (usize, usize, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap();
+    let mut fields = Vec::new();
+    let mut position = 0;
+    while fields.len() < 4 {
+        while bytes[position].is_ascii_whitespace() {
+            position += 1;
+        }
+        let start = position;
+        while !bytes[position].is_ascii_whitespace() {
+            position += 1;
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..position]).into_owned());
+    }
+    assert_eq!(fields[0], "P5");
+    let (width, height) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (width, height, bytes[position + 1..].to_vec())
+}
+
+#[test]
+fn bad_inputs_fail_clearly_and_leave_no_output_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read(SAMPLE).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.png", Vec::new(), "input-unreadable"),
+        (
+            "cut.png",
+            sample[..sample.len() / 2].to_vec(),
+            "image-corrupt",
+        ),
+        ("notes.txt", b"not an image".to_vec(), "input-unsupported"),
+        (
+            "bomb.png",
+            png_header_only(100_000, 100_000),
+            "image-too-large",
+        ),
+    ];
+    for (name, bytes, code) in cases {
+        let input = dir.path().join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let output = dir.path().join("out.pdf");
+        let result = hoso()
+            .arg("ocr")
+            .arg(SAMPLE)
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("lỗi [{code}]")) && stderr.contains(name),
+            "{name}: {stderr}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| {
+                n.to_string_lossy().contains("out") || n.to_string_lossy().ends_with(".part")
+            })
+            .collect();
+        assert!(left.is_empty(), "{name}: left behind {left:?}");
+    }
+    let missing_pack = hoso()
+        .arg("ocr")
+        .arg(SAMPLE)
+        .args(["--lang", "vie+zzz_missing", "-o"])
+        .arg(dir.path().join("out.pdf"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing_pack.stderr);
+    assert_ne!(missing_pack.status.code(), Some(0));
+    assert!(
+        stderr.contains("lỗi [ocr-language-missing]") && stderr.contains("zzz_missing"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out.pdf").exists());
+}
+
+/// A PNG whose header claims `width` x `height` pixels, with no image data.
+fn png_header_only(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
