@@ -333,7 +333,7 @@ fn decode_tiff_page(
         (ColorType::RGBA(8), DecodingResult::U8(rgba)) => {
             let rgb: Vec<u8> = rgba
                 .chunks_exact(4)
-                .flat_map(|p| composite_on_white(p))
+                .flat_map(composite_on_white)
                 .collect();
             (luma_of_rgb(&rgb), Some(rgb))
         }

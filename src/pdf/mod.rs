@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn the_sample_pdf_has_one_page() {
-        let bytes = include_bytes!("../samples/cong-van.pdf");
+        let bytes = include_bytes!("../../samples/cong-van.pdf");
         assert_eq!(page_count(bytes).unwrap(), 1);
     }
 
