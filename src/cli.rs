@@ -119,6 +119,9 @@ struct OcrArgs {
     /// Do not straighten pages scanned at an angle
     #[arg(long)]
     no_deskew: bool,
+    /// Write PDF/A-2b (for archiving): XMP metadata and an sRGB output intent
+    #[arg(long)]
+    pdfa: bool,
 }
 
 #[derive(Debug, Args)]
@@ -396,11 +399,8 @@ fn ocr(config: &Config, args: OcrArgs) -> Result<()> {
                 .output
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned()),
-            created: time::OffsetDateTime::now_utc()
-                .format(time::macros::format_description!(
-                    "[year][month][day][hour][minute][second]"
-                ))
-                .ok(),
+            created: Some(time::OffsetDateTime::now_utc()),
+            pdfa: args.pdfa,
         },
     };
     let pool = EnginePool::new(languages);

@@ -37,7 +37,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus, Output, Stdio};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,8 @@ const TARGET_SPEEDUP: f64 = 3.0;
 const TARGET_CPU_RATIO: f64 = 1.25;
 /// Exit code of a `hoso` command that is not in this version yet.
 const EXIT_NOT_IMPLEMENTED: i32 = 69;
+/// A `hoso` binary linked this long before the bench binary may predate the library's sources.
+const STALE_AFTER: Duration = Duration::from_secs(120);
 /// Lines of a failed child's stderr kept in the report.
 const STDERR_TAIL_LINES: usize = 12;
 
@@ -524,12 +526,13 @@ impl Tools {
             .collect()
     }
 
-    /// `cargo run --bin bench` rebuilds the bench, not `hoso`: warn when `hoso` is older.
+    /// `cargo run --bin bench` relinks the bench (it links the library), not `hoso`: warn when
+    /// `hoso` is clearly older.
     fn stale_hoso_warning(&self) -> Option<String> {
         let hoso = self.hoso.as_ref().ok()?;
         let bench = std::env::current_exe().ok()?;
-        let (hoso_time, bench_time) = (modified(hoso)?, modified(&bench)?);
-        (hoso_time < bench_time).then(|| {
+        let lag = modified(&bench)?.duration_since(modified(hoso)?).ok()?;
+        (lag > STALE_AFTER).then(|| {
             format!(
                 "{} is older than the bench binary; if src/ changed since, rebuild it \
                  (cargo build --release --bins)",
@@ -952,21 +955,34 @@ fn render_setup(bench: &Bench) -> String {
             (cer.py, micro-averaged; `--drop-leaders` on real).\n\n"
 }
 
+/// The number of each row's note in the list under the tables (1, 2, … in row order).
+fn note_numbers(rows: &[Row]) -> Vec<Option<usize>> {
+    let mut next = 0;
+    rows.iter()
+        .map(|row| {
+            row.note.as_ref().map(|_| {
+                next += 1;
+                next
+            })
+        })
+        .collect()
+}
+
 fn render_rows(rows: &[Row]) -> String {
     let mut out = String::from(
         "| set | config | pages | wall s/page | CPU s/page | pages/s | CER | LCER | status |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---|\n",
     );
-    for (index, row) in rows.iter().enumerate() {
-        let status = match (row.status, &row.note) {
-            (Status::Ok, None) => "ok".to_owned(),
-            (Status::Ok, Some(_)) => format!("ok, see [{}]", index + 1),
-            (Status::Skipped, _) => format!("skipped, see [{}]", index + 1),
-            (Status::Failed, _) => format!("**failed**, see [{}]", index + 1),
+    for (row, note) in rows.iter().zip(note_numbers(rows)) {
+        let status = match row.status {
+            Status::Ok => "ok",
+            Status::Skipped => "skipped",
+            Status::Failed => "**failed**",
         };
+        let see = note.map_or(String::new(), |number| format!(", see [{number}]"));
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {status}{see} |",
             row.set,
             row.config.name(),
             row.pages,
@@ -975,7 +991,6 @@ fn render_rows(rows: &[Row]) -> String {
             number(row.pages_per_s, 2),
             row.accuracy.map_or("—".into(), |a| percent(a.cer, 1)),
             row.accuracy.map_or("—".into(), |a| percent(a.lcer, 2)),
-            status
         );
     }
     out
@@ -1016,8 +1031,8 @@ fn render_comparisons(comparisons: &[Comparison], rows: &[Row]) -> String {
 fn render_notes(warnings: &[String], rows: &[Row]) -> String {
     let notes: Vec<(usize, &Row, &str)> = rows
         .iter()
-        .enumerate()
-        .filter_map(|(index, row)| row.note.as_deref().map(|note| (index + 1, row, note)))
+        .zip(note_numbers(rows))
+        .filter_map(|(row, number)| Some((number?, row, row.note.as_deref()?)))
         .collect();
     if notes.is_empty() && warnings.is_empty() {
         return String::new();

@@ -31,8 +31,11 @@ const FONT: u32 = 3;
 #[derive(Debug, Clone, Default)]
 pub struct DocumentInfo {
     pub title: Option<String>,
-    /// `YYYYMMDDHHmmSS` UTC, as PDF dates want it (`D:` and `Z` are added).
-    pub created: Option<String>,
+    /// Creation time (UTC); written to the Info dictionary and, for PDF/A, the XMP.
+    pub created: Option<time::OffsetDateTime>,
+    /// Write PDF/A-2b (ISO 19005-2, level B): XMP metadata identifying the part and
+    /// conformance, and an sRGB output intent for the device colour spaces of the scans.
+    pub pdfa: bool,
 }
 
 /// A searchable PDF being written to `W`.
@@ -193,22 +196,30 @@ impl<W: Write> SearchablePdf<W> {
                 self.pages.len()
             ),
         )?;
-        self.write_object(
-            CATALOG,
-            &format!("<< /Type /Catalog /Pages {PAGES} 0 R /Lang (vi) >>"),
-        )?;
+        let mut catalog = format!("<< /Type /Catalog /Pages {PAGES} 0 R /Lang (vi)");
+        if info.pdfa {
+            let (metadata, intent, profile) = (self.allocate(), self.allocate(), self.allocate());
+            self.write_stream(metadata, "/Type /Metadata /Subtype /XML", xmp(info).as_bytes())?;
+            self.write_stream(profile, "/N 3", &srgb_profile()?)?;
+            self.write_object(
+                intent,
+                &format!("<< /Type /OutputIntent /S /GTS_PDFA1 /OutputConditionIdentifier (sRGB IEC61966-2.1) /Info (sRGB IEC61966-2.1) /DestOutputProfile {profile} 0 R >>"),
+            )?;
+            catalog.push_str(&format!(" /Metadata {metadata} 0 R /OutputIntents [{intent} 0 R]"));
+        }
+        catalog.push_str(" >>");
+        self.write_object(CATALOG, &catalog)?;
         let info_id = self.allocate();
         let mut info_dict = format!(
-            "<< /Producer {} /Creator (hoso ocr)",
-            pdf_text_string(&format!("hoso {}", env!("CARGO_PKG_VERSION")))
+            "<< /Producer {} /Creator {}",
+            pdf_text_string(PRODUCER),
+            pdf_text_string(CREATOR)
         );
         if let Some(title) = &info.title {
             info_dict.push_str(&format!(" /Title {}", pdf_text_string(title)));
         }
-        if let Some(created) = &info.created {
-            info_dict.push_str(&format!(
-                " /CreationDate (D:{created}Z) /ModDate (D:{created}Z)"
-            ));
+        if let Some(created) = info.created.and_then(|t| t.format(PDF_DATE).ok()) {
+            info_dict.push_str(&format!(" /CreationDate (D:{created}Z) /ModDate (D:{created}Z)"));
         }
         info_dict.push_str(" >>");
         self.write_object(info_id, &info_dict)?;
@@ -240,6 +251,44 @@ impl From<io::Error> for PdfError {
             reason: e.to_string(),
         }
     }
+}
+
+const PRODUCER: &str = concat!("hoso ", env!("CARGO_PKG_VERSION"));
+const CREATOR: &str = "hoso ocr";
+const PDF_DATE: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year][month][day][hour][minute][second]");
+const XMP_DATE: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+/// XMP packet for PDF/A-2b; its values repeat the Info dictionary's, as ISO 19005 requires.
+fn xmp(info: &DocumentInfo) -> String {
+    let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut fields = String::new();
+    if let Some(title) = &info.title {
+        fields.push_str(&format!(
+            "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:title>\n",
+            escape(title)
+        ));
+    }
+    if let Some(date) = info.created.and_then(|t| t.format(XMP_DATE).ok()) {
+        fields.push_str(&format!("<xmp:CreateDate>{date}</xmp:CreateDate>\n<xmp:ModifyDate>{date}</xmp:ModifyDate>\n"));
+    }
+    format!(
+        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
+<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n\
+<rdf:Description rdf:about=\"\" xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n\
+<pdfaid:part>2</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n\
+{fields}<xmp:CreatorTool>{CREATOR}</xmp:CreatorTool>\n<pdf:Producer>{PRODUCER}</pdf:Producer>\n\
+</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>"
+    )
+}
+
+/// An sRGB ICC profile (version 4.3) for the PDF/A output intent.
+fn srgb_profile() -> Result<Vec<u8>, PdfError> {
+    let mut profile = moxcms::ColorProfile::new_srgb();
+    // Without the CICP tag the profile stays at ICC 4.3, which PDF/A-2 readers know.
+    profile.cicp = None;
+    profile.encode().map_err(|e| PdfError::Write { reason: format!("sRGB profile: {e:?}") })
 }
 
 /// The image XObject's dictionary entries and data for a page.

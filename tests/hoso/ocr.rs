@@ -450,3 +450,30 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// The Python interpreter of the peers' virtual environment (scripts/peers-venv).
+fn peers_python() -> Option<PathBuf> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(std::env::var("CI").is_err(), "the peers venv is required in CI (scripts/test creates it)");
+    eprintln!("SKIPPED part: no .venv (run scripts/peers-venv)");
+    None
+}
+
+#[test]
+fn pdfa_output_passes_a_pdfa_2b_validator_and_plain_output_is_not_pdfa() {
+    let run = ocr(&[Path::new(SAMPLE)], &["--pdfa"]);
+    let Some(python) = peers_python() else { return };
+    let validate = |pdf: &Path| {
+        let script = "import sys, pikepdf.pdfa as p\nr = p.validate_written(sys.argv[1], '2b')\nprint(len(r.findings)); [print(f) for f in r.findings]";
+        let output = Command::new(&python).arg("-c").arg(script).arg(pdf).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let report = validate(&run.pdf());
+    assert!(report.starts_with("0\n"), "PDF/A-2b findings:\n{report}");
+    let plain = ocr(&[Path::new(SAMPLE)], &["--no-rotate"]);
+    assert!(!validate(&plain.pdf()).starts_with("0\n"), "the validator must tell the difference");
+}
