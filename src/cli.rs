@@ -97,7 +97,7 @@ struct ServeArgs {
 
 #[derive(Debug, Args)]
 struct OcrArgs {
-    /// Scanned pages: PNG, JPEG or TIFF (multi-page), in order; they become one PDF
+    /// Scanned pages: PNG, JPEG, TIFF (multi-page) or scanned PDF, in order; they become one PDF
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// The searchable PDF to write
@@ -122,6 +122,10 @@ struct OcrArgs {
     /// Write PDF/A-2b (for archiving): XMP metadata and an sRGB output intent
     #[arg(long)]
     pdfa: bool,
+    /// OCR PDF pages that already have text (rendered at 300 dpi; their text is replaced).
+    /// Without it such pages are refused, since their own text is better than OCR
+    #[arg(long)]
+    force_ocr: bool,
 }
 
 #[derive(Debug, Args)]
@@ -391,6 +395,11 @@ fn ocr(config: &Config, args: OcrArgs) -> Result<()> {
             languages: languages.clone(),
             fix_orientation: !args.no_rotate,
             deskew: !args.no_deskew,
+            text_pages: if args.force_ocr {
+                crate::ocr::pdf_input::TextPages::ForceOcr
+            } else {
+                crate::ocr::pdf_input::TextPages::Refuse
+            },
             ..OcrSettings::default()
         },
         jobs: config.jobs,

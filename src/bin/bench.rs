@@ -251,12 +251,8 @@ impl<'a> Bench<'a> {
             row.note = Some(reason.clone());
             return row;
         }
-        eprintln!(
-            "bench: {}/{}: {} pages…",
-            set.name,
-            engine.name(),
-            set.pages.len()
-        );
+        let pages = set.pages.len();
+        eprintln!("bench: {}/{}: {pages} page(s)…", set.name, engine.name());
         let dir = self.args.out.join(set.name).join(engine.name());
         match self.measure_engine(set, engine, &dir) {
             Ok(timing) => {
@@ -319,8 +315,7 @@ impl<'a> Bench<'a> {
         let sidecar = dir.join("sidecar.txt");
         // Untimed: OCRmyPDF takes a PDF, so the pages become one lossless image PDF first
         // (img2pdf keeps each file's DPI; every corpus page has one).
-        let img2pdf = self.tools.img2pdf.as_ref();
-        let mut join = Command::new(img2pdf.map_err(|reason| BenchError::Failed(reason.clone()))?);
+        let mut join = Command::new(required(&self.tools.img2pdf)?);
         join.args(set.images()).arg("-o").arg(&input);
         run_checked(&mut join, "img2pdf")?;
         let mut command = Command::new(ocrmypdf);
@@ -365,12 +360,10 @@ impl<'a> Bench<'a> {
 
     /// Scores `dir/txt` against the set's ground truth with cer.py (`dir/score.json`).
     fn score(&self, set: &PageSet, dir: &Path) -> Result<Accuracy> {
-        let python = self.tools.python.clone().map_err(BenchError::Failed)?;
-        let scorer = self.tools.scorer.clone().map_err(BenchError::Failed)?;
         let json = dir.join("score.json");
-        let mut command = Command::new(python);
+        let mut command = Command::new(required(&self.tools.python)?);
         command
-            .arg(scorer)
+            .arg(required(&self.tools.scorer)?)
             .arg(&set.dir)
             .arg(dir.join("txt"))
             .arg("--quiet")
@@ -498,16 +491,16 @@ impl Tools {
     }
 
     fn path(&self, engine: Engine) -> Result<&Path> {
-        self.for_engine(engine)
-            .map(PathBuf::as_path)
-            .map_err(|reason| BenchError::Failed(reason.clone()))
+        required(self.for_engine(engine))
     }
 
-    fn for_engine(&self, engine: Engine) -> std::result::Result<&PathBuf, &String> {
+    /// The engine's program (OCRmyPDF needs img2pdf too), or why it cannot run.
+    fn for_engine(&self, engine: Engine) -> &Found {
         match engine {
-            Engine::Hoso => self.hoso.as_ref(),
-            Engine::Ocrmypdf => self.img2pdf.as_ref().and(self.ocrmypdf.as_ref()),
-            Engine::Tesseract => self.tesseract.as_ref(),
+            Engine::Hoso => &self.hoso,
+            Engine::Ocrmypdf if self.img2pdf.is_err() => &self.img2pdf,
+            Engine::Ocrmypdf => &self.ocrmypdf,
+            Engine::Tesseract => &self.tesseract,
         }
     }
 
@@ -551,6 +544,13 @@ impl Tools {
         }
         parts.join(", ")
     }
+}
+
+/// The path of a program that must be there, or why it is not, as an error.
+fn required(found: &Found) -> Result<&Path> {
+    found
+        .as_deref()
+        .map_err(|reason| BenchError::Failed(reason.clone()))
 }
 
 fn existing(path: PathBuf, hint: &str) -> Found {

@@ -11,6 +11,7 @@ use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use super::OcrError;
+use super::pdf_input::TextPages;
 
 /// Largest accepted side in pixels (A0 at 600 dpi is 19 866 x 28 087).
 pub const MAX_SIDE: u32 = 30_000;
@@ -52,6 +53,8 @@ pub enum PagePixels {
 pub enum InputPages {
     /// A PNG or JPEG: a single page, decoded when asked for.
     Single(Option<(String, Vec<u8>)>),
+    /// A PDF, page by page.
+    Pdf(Box<super::pdf_input::PdfPages>),
     /// A TIFF, page by page.
     Tiff {
         name: String,
@@ -65,7 +68,7 @@ pub enum InputPages {
 ///
 /// # Errors
 /// Unreadable, empty, or of an unsupported format.
-pub fn open(path: &Path) -> Result<InputPages, OcrError> {
+pub fn open(path: &Path, text_pages: TextPages) -> Result<InputPages, OcrError> {
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -105,10 +108,8 @@ pub fn open(path: &Path) -> Result<InputPages, OcrError> {
         return Ok(InputPages::Single(Some((name, bytes))));
     }
     if magic.starts_with(b"%PDF") {
-        return Err(OcrError::Unsupported {
-            file: name,
-            reason: "PDF input is not supported yet; scan to TIFF/PNG/JPEG".to_owned(),
-        });
+        let pages = super::pdf_input::open(path, name, text_pages)?;
+        return Ok(InputPages::Pdf(Box::new(pages)));
     }
     Err(OcrError::Unsupported {
         file: name,
@@ -132,6 +133,7 @@ impl Iterator for InputPages {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
+            InputPages::Pdf(pages) => pages.next(),
             InputPages::Single(slot) => {
                 slot.take().map(|(name, bytes)| decode_single(&name, bytes))
             }
@@ -170,7 +172,7 @@ impl Iterator for InputPages {
     }
 }
 
-fn check_size(file: &str, page: usize, width: u32, height: u32) -> Result<(), OcrError> {
+pub(super) fn check_size(file: &str, page: usize, width: u32, height: u32) -> Result<(), OcrError> {
     if width == 0 || height == 0 {
         return Err(OcrError::Corrupt {
             file: file.to_owned(),
@@ -189,7 +191,7 @@ fn check_size(file: &str, page: usize, width: u32, height: u32) -> Result<(), Oc
     Ok(())
 }
 
-fn decode_single(name: &str, bytes: Vec<u8>) -> Result<PageImage, OcrError> {
+pub(super) fn decode_single(name: &str, bytes: Vec<u8>) -> Result<PageImage, OcrError> {
     let corrupt = |reason: String| OcrError::Corrupt {
         file: name.to_owned(),
         page: 1,
@@ -267,7 +269,7 @@ fn is_start_of_frame(marker: u8) -> bool {
 }
 
 /// Decoded pixels: bilevel when only pure black and white occur.
-fn raw_pixels(gray: &[u8], rgb: Option<Vec<u8>>) -> PagePixels {
+pub(super) fn raw_pixels(gray: &[u8], rgb: Option<Vec<u8>>) -> PagePixels {
     match rgb {
         Some(rgb) => PagePixels::Rgb(rgb),
         None if gray.iter().all(|&v| v == 0 || v == 255) => PagePixels::Bilevel,
@@ -275,7 +277,7 @@ fn raw_pixels(gray: &[u8], rgb: Option<Vec<u8>>) -> PagePixels {
     }
 }
 
-fn luma_of_rgb(rgb: &[u8]) -> Vec<u8> {
+pub(super) fn luma_of_rgb(rgb: &[u8]) -> Vec<u8> {
     rgb.chunks_exact(3)
         .map(|p| {
             ((299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2]) + 500) / 1000)
@@ -331,10 +333,7 @@ fn decode_tiff_page(
         }
         (ColorType::RGB(8), DecodingResult::U8(rgb)) => (luma_of_rgb(&rgb), Some(rgb)),
         (ColorType::RGBA(8), DecodingResult::U8(rgba)) => {
-            let rgb: Vec<u8> = rgba
-                .chunks_exact(4)
-                .flat_map(composite_on_white)
-                .collect();
+            let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(composite_on_white).collect();
             (luma_of_rgb(&rgb), Some(rgb))
         }
         (ColorType::RGB(16), DecodingResult::U16(values)) => {
@@ -373,7 +372,7 @@ fn composite_on_white(p: &[u8]) -> [u8; 3] {
 }
 
 /// A stated resolution is used only when plausible for a scan.
-fn plausible(dpi: (f32, f32)) -> Option<(f32, f32)> {
+pub(super) fn plausible(dpi: (f32, f32)) -> Option<(f32, f32)> {
     let ok = |v: f32| (50.0..=2400.0).contains(&v);
     (ok(dpi.0) && ok(dpi.1)).then_some(dpi)
 }
@@ -499,7 +498,10 @@ mod tests {
     #[test]
     fn the_sample_scan_is_one_bilevel_page_at_300_dpi_kept_as_png_data() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/scan-quyet-dinh.png");
-        let pages: Vec<_> = open(&path).unwrap().collect::<Result<_, _>>().unwrap();
+        let pages: Vec<_> = open(&path, TextPages::Refuse)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(pages.len(), 1);
         let page = &pages[0];
         assert_eq!((page.width, page.height), (2480, 3508));
@@ -519,15 +521,21 @@ mod tests {
     fn empty_truncated_and_foreign_files_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let empty = write_temp(&dir, "empty.png", b"");
-        assert!(matches!(open(&empty), Err(OcrError::Unreadable { .. })));
+        assert!(matches!(
+            open(&empty, TextPages::Refuse),
+            Err(OcrError::Unreadable { .. })
+        ));
         let text = write_temp(&dir, "note.txt", b"hello, not an image");
-        assert!(matches!(open(&text), Err(OcrError::Unsupported { .. })));
+        assert!(matches!(
+            open(&text, TextPages::Refuse),
+            Err(OcrError::Unsupported { .. })
+        ));
         let sample = std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/scan-quyet-dinh.png"),
         )
         .unwrap();
         let truncated = write_temp(&dir, "cut.png", &sample[..sample.len() / 3]);
-        let result: Result<Vec<_>, _> = open(&truncated).unwrap().collect();
+        let result: Result<Vec<_>, _> = open(&truncated, TextPages::Refuse).unwrap().collect();
         assert!(matches!(result, Err(OcrError::Corrupt { .. })));
     }
 
@@ -547,7 +555,7 @@ mod tests {
         png.extend_from_slice(&crc32(&crc_input).to_be_bytes());
         let dir = tempfile::tempdir().unwrap();
         let path = write_temp(&dir, "bomb.png", &png);
-        let result: Result<Vec<_>, _> = open(&path).unwrap().collect();
+        let result: Result<Vec<_>, _> = open(&path, TextPages::Refuse).unwrap().collect();
         assert!(
             matches!(
                 result,

@@ -46,7 +46,15 @@ where
         // Owned by this closure, so they close when it returns, before the scope joins.
         let (token_tx, result_rx) = (token_tx, result_rx);
         let reader_results = result_tx.clone();
-        scope.spawn(move || read_pages(inputs, &token_rx, &page_tx, &reader_results));
+        scope.spawn(move || {
+            read_pages(
+                inputs,
+                settings.text_pages,
+                &token_rx,
+                &page_tx,
+                &reader_results,
+            )
+        });
         for _ in 0..jobs {
             let (page_rx, result_tx) = (page_rx.clone(), result_tx.clone());
             scope.spawn(move || work(pool, settings, &page_rx, &result_tx));
@@ -63,13 +71,14 @@ where
 
 fn read_pages(
     inputs: &[PathBuf],
+    text_pages: super::pdf_input::TextPages,
     tokens: &Receiver<()>,
     pages: &SyncSender<(usize, PageImage)>,
     results: &SyncSender<Message>,
 ) {
     let mut index = 0;
     for path in inputs {
-        let file_pages = match input::open(path) {
+        let file_pages = match input::open(path, text_pages) {
             Ok(file_pages) => file_pages,
             Err(e) => {
                 let _ = results.send(Message::Page(index, Err(e)));

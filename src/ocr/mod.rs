@@ -15,6 +15,7 @@
 pub mod input;
 pub mod job;
 pub mod metadata;
+pub mod pdf_input;
 mod tess;
 pub mod tsv;
 
@@ -115,6 +116,8 @@ pub struct OcrSettings {
     /// Straighten pages scanned at an angle (up to `max_skew_degrees`).
     pub deskew: bool,
     pub max_skew_degrees: f32,
+    /// What to do with PDF pages that already have text.
+    pub text_pages: pdf_input::TextPages,
 }
 
 impl Default for OcrSettings {
@@ -125,6 +128,7 @@ impl Default for OcrSettings {
             min_orientation_confidence: 5.0,
             deskew: true,
             max_skew_degrees: 10.0,
+            text_pages: pdf_input::TextPages::Refuse,
         }
     }
 }
@@ -340,6 +344,10 @@ pub enum OcrError {
     },
     #[error("{page}: the OCR engine failed at the {step} step")]
     Engine { page: String, step: String },
+    #[error(
+        "{file}, page {page} already has text (a born-digital PDF); use --force-ocr to OCR it anyway"
+    )]
+    HasText { file: String, page: usize },
     #[error("Tesseract could not start with languages {languages}")]
     EngineInit { languages: String },
     #[error(
@@ -371,6 +379,7 @@ impl Coded for OcrError {
             OcrError::Corrupt { .. } => "image-corrupt",
             OcrError::Engine { .. } => "ocr-failed",
             OcrError::EngineInit { .. } => "ocr-engine-unavailable",
+            OcrError::HasText { .. } => "pdf-page-has-text",
             OcrError::LanguageMissing { .. } => "ocr-language-missing",
             OcrError::TooLarge { .. } => "image-too-large",
             OcrError::Unreadable { .. } => "input-unreadable",
@@ -386,6 +395,7 @@ impl Coded for OcrError {
             }
             OcrError::Engine { .. } | OcrError::Output { .. } => ErrorClass::Internal,
             OcrError::Corrupt { .. }
+            | OcrError::HasText { .. }
             | OcrError::TooLarge { .. }
             | OcrError::Unreadable { .. }
             | OcrError::Unsupported { .. } => ErrorClass::InvalidInput,
@@ -398,6 +408,9 @@ impl Coded for OcrError {
                 format!("Tệp {file}, trang {page}: ảnh bị hỏng hoặc không đầy đủ.")
             }
             OcrError::Engine { page, .. } => format!("{page}: bộ nhận dạng chữ gặp lỗi."),
+            OcrError::HasText { file, page } => format!(
+                "Tệp {file}, trang {page} đã có lớp chữ (PDF điện tử); dùng --force-ocr nếu vẫn muốn nhận dạng."
+            ),
             OcrError::TooLarge {
                 file,
                 page,
@@ -410,7 +423,9 @@ impl Coded for OcrError {
             }
             OcrError::Unreadable { file, .. } => format!("Không đọc được tệp {file}."),
             OcrError::Unsupported { file, .. } => {
-                format!("Tệp {file} không phải định dạng được hỗ trợ (PNG, JPEG, TIFF).")
+                format!(
+                    "Tệp {file} không được hỗ trợ (cần PNG, JPEG, TIFF hoặc PDF ảnh quét không mã hóa)."
+                )
             }
             OcrError::Output { path, .. } => format!("Không ghi được tệp kết quả {path}."),
             OcrError::EngineInit { languages } => {

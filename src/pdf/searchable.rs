@@ -199,13 +199,19 @@ impl<W: Write> SearchablePdf<W> {
         let mut catalog = format!("<< /Type /Catalog /Pages {PAGES} 0 R /Lang (vi)");
         if info.pdfa {
             let (metadata, intent, profile) = (self.allocate(), self.allocate(), self.allocate());
-            self.write_stream(metadata, "/Type /Metadata /Subtype /XML", xmp(info).as_bytes())?;
+            self.write_stream(
+                metadata,
+                "/Type /Metadata /Subtype /XML",
+                xmp(info).as_bytes(),
+            )?;
             self.write_stream(profile, "/N 3", &srgb_profile()?)?;
             self.write_object(
                 intent,
                 &format!("<< /Type /OutputIntent /S /GTS_PDFA1 /OutputConditionIdentifier (sRGB IEC61966-2.1) /Info (sRGB IEC61966-2.1) /DestOutputProfile {profile} 0 R >>"),
             )?;
-            catalog.push_str(&format!(" /Metadata {metadata} 0 R /OutputIntents [{intent} 0 R]"));
+            catalog.push_str(&format!(
+                " /Metadata {metadata} 0 R /OutputIntents [{intent} 0 R]"
+            ));
         }
         catalog.push_str(" >>");
         self.write_object(CATALOG, &catalog)?;
@@ -219,7 +225,9 @@ impl<W: Write> SearchablePdf<W> {
             info_dict.push_str(&format!(" /Title {}", pdf_text_string(title)));
         }
         if let Some(created) = info.created.and_then(|t| t.format(PDF_DATE).ok()) {
-            info_dict.push_str(&format!(" /CreationDate (D:{created}Z) /ModDate (D:{created}Z)"));
+            info_dict.push_str(&format!(
+                " /CreationDate (D:{created}Z) /ModDate (D:{created}Z)"
+            ));
         }
         info_dict.push_str(" >>");
         self.write_object(info_id, &info_dict)?;
@@ -262,7 +270,11 @@ const XMP_DATE: &[time::format_description::FormatItem<'static>] =
 
 /// XMP packet for PDF/A-2b; its values repeat the Info dictionary's, as ISO 19005 requires.
 fn xmp(info: &DocumentInfo) -> String {
-    let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let mut fields = String::new();
     if let Some(title) = &info.title {
         fields.push_str(&format!(
@@ -271,7 +283,9 @@ fn xmp(info: &DocumentInfo) -> String {
         ));
     }
     if let Some(date) = info.created.and_then(|t| t.format(XMP_DATE).ok()) {
-        fields.push_str(&format!("<xmp:CreateDate>{date}</xmp:CreateDate>\n<xmp:ModifyDate>{date}</xmp:ModifyDate>\n"));
+        fields.push_str(&format!(
+            "<xmp:CreateDate>{date}</xmp:CreateDate>\n<xmp:ModifyDate>{date}</xmp:ModifyDate>\n"
+        ));
     }
     format!(
         "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
@@ -288,7 +302,9 @@ fn srgb_profile() -> Result<Vec<u8>, PdfError> {
     let mut profile = moxcms::ColorProfile::new_srgb();
     // Without the CICP tag the profile stays at ICC 4.3, which PDF/A-2 readers know.
     profile.cicp = None;
-    profile.encode().map_err(|e| PdfError::Write { reason: format!("sRGB profile: {e:?}") })
+    profile.encode().map_err(|e| PdfError::Write {
+        reason: format!("sRGB profile: {e:?}"),
+    })
 }
 
 /// The image XObject's dictionary entries and data for a page.

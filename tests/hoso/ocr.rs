@@ -457,7 +457,10 @@ fn peers_python() -> Option<PathBuf> {
     if python.exists() {
         return Some(python);
     }
-    assert!(std::env::var("CI").is_err(), "the peers venv is required in CI (scripts/test creates it)");
+    assert!(
+        std::env::var("CI").is_err(),
+        "the peers venv is required in CI (scripts/test creates it)"
+    );
     eprintln!("SKIPPED part: no .venv (run scripts/peers-venv)");
     None
 }
@@ -468,12 +471,117 @@ fn pdfa_output_passes_a_pdfa_2b_validator_and_plain_output_is_not_pdfa() {
     let Some(python) = peers_python() else { return };
     let validate = |pdf: &Path| {
         let script = "import sys, pikepdf.pdfa as p\nr = p.validate_written(sys.argv[1], '2b')\nprint(len(r.findings)); [print(f) for f in r.findings]";
-        let output = Command::new(&python).arg("-c").arg(script).arg(pdf).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(pdf)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8(output.stdout).unwrap()
     };
     let report = validate(&run.pdf());
     assert!(report.starts_with("0\n"), "PDF/A-2b findings:\n{report}");
     let plain = ocr(&[Path::new(SAMPLE)], &["--no-rotate"]);
-    assert!(!validate(&plain.pdf()).starts_with("0\n"), "the validator must tell the difference");
+    assert!(
+        !validate(&plain.pdf()).starts_with("0\n"),
+        "the validator must tell the difference"
+    );
+}
+
+/// An image-only PDF as a scanner writes it: each page one image filling an A4 page.
+fn scanned_pdf(path: &Path, pages: &[(Vec<u8>, &str, u32, u32)]) {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut document = Document::with_version("1.5");
+    let pages_id = document.new_object_id();
+    let mut kids = Vec::new();
+    for (data, filter, width, height) in pages {
+        let mut image = dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => *width as i64, "Height" => *height as i64,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        };
+        if !filter.is_empty() {
+            image.set("Filter", Object::Name(filter.as_bytes().to_vec()));
+        }
+        let image_id = document.add_object(Stream::new(image, data.clone()));
+        let content = document.add_object(Stream::new(
+            dictionary! {},
+            b"q 595 0 0 842 0 0 cm /Im0 Do Q".to_vec(),
+        ));
+        let page = document.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image_id } },
+            "Contents" => content,
+        });
+        kids.push(Object::Reference(page));
+    }
+    let count = kids.len() as i64;
+    document.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
+    let catalog = document.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    document.trailer.set("Root", catalog);
+    document.save(path).unwrap();
+}
+
+#[test]
+fn scanned_pdfs_are_ocred_and_born_digital_pages_are_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = sample_gray();
+    let (w, h) = sample.dimensions();
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageLuma8(sample.clone())
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+        .unwrap();
+    let mut flate = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut flate, sample.as_raw()).unwrap();
+    let scan = dir.path().join("scan.pdf");
+    scanned_pdf(
+        &scan,
+        &[
+            (jpeg, "DCTDecode", w, h),
+            (flate.finish().unwrap(), "FlateDecode", w, h),
+        ],
+    );
+    let run = ocr(&[&scan], &[]);
+    assert_eq!(run.json["page_count"], 2);
+    assert_eq!(run.page(1)["source"], "scan.pdf, trang 2");
+    for page in 0..2 {
+        assert_keywords(run.page(page)["text"].as_str().unwrap(), 4);
+        let dpi = run.page(page)["dpi"][0].as_f64().unwrap();
+        assert!(
+            (dpi - 300.0).abs() < 2.0,
+            "resolution from the page size: {dpi}"
+        );
+    }
+
+    // A born-digital PDF (the sample letter) has its own text: refused, or OCRed when forced.
+    let letter = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/cong-van.pdf");
+    let refused = hoso()
+        .arg("ocr")
+        .arg(&letter)
+        .arg("-o")
+        .arg(dir.path().join("x.pdf"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr.contains("lỗi [pdf-page-has-text]") && stderr.contains("cong-van.pdf, trang 1"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("x.pdf").exists());
+    if tool("pdftoppm") {
+        let forced = ocr(&[&letter], &["--force-ocr"]);
+        assert!(
+            forced.text().contains("CÔNG VĂN") || forced.text().contains("bổ sung hồ sơ"),
+            "{}",
+            forced.text()
+        );
+    }
 }

@@ -1,0 +1,355 @@
+//! Pages of a PDF as OCR input.
+//!
+//! A scanned PDF carries one image per page: that image is taken out as it is (JPEG data
+//! stays JPEG, CCITT and Flate images are decoded) and goes through the same page pipeline
+//! as a TIFF page, at the resolution implied by the page size. A page that already has text
+//! (a born-digital document) is not OCRed by default, as in OCRmyPDF, because its real text
+//! is better than any OCR of it; `--force-ocr` renders such pages with poppler's `pdftoppm`
+//! and OCRs the rendering instead.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lopdf::{Document, Object, ObjectId};
+
+use super::OcrError;
+use super::input::{self, PageImage, PagePixels};
+
+/// What to do with pages that already contain text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TextPages {
+    /// Refuse the document, naming the page (OCRmyPDF's default).
+    #[default]
+    Refuse,
+    /// Render the page and OCR the rendering; its original text is replaced.
+    ForceOcr,
+}
+
+/// An opened PDF and the position of the next page to hand out.
+pub struct PdfPages {
+    name: String,
+    path: PathBuf,
+    document: Document,
+    pages: Vec<ObjectId>,
+    next: usize,
+    text_pages: TextPages,
+}
+
+/// Opens a PDF for OCR.
+///
+/// # Errors
+/// Unreadable, damaged or encrypted.
+pub fn open(path: &Path, name: String, text_pages: TextPages) -> Result<PdfPages, OcrError> {
+    let document = Document::load(path).map_err(|e| OcrError::Corrupt {
+        file: name.clone(),
+        page: 1,
+        reason: e.to_string(),
+    })?;
+    if document.is_encrypted() || document.trailer.get(b"Encrypt").is_ok() {
+        return Err(OcrError::Unsupported {
+            file: name,
+            reason: "the PDF is encrypted".to_owned(),
+        });
+    }
+    let pages = document.get_pages().into_values().collect();
+    Ok(PdfPages {
+        name,
+        path: path.to_owned(),
+        document,
+        pages,
+        next: 0,
+        text_pages,
+    })
+}
+
+impl Iterator for PdfPages {
+    type Item = Result<PageImage, OcrError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let page_id = *self.pages.get(self.next)?;
+        self.next += 1;
+        let number = self.next;
+        let result = self.page(page_id, number);
+        if result.is_err() {
+            self.next = self.pages.len(); // stop after the first bad page
+        }
+        Some(result)
+    }
+}
+
+impl PdfPages {
+    fn page(&self, page_id: ObjectId, number: usize) -> Result<PageImage, OcrError> {
+        let label = format!("{}, trang {number}", self.name);
+        if has_text(&self.document, page_id) {
+            return match self.text_pages {
+                TextPages::Refuse => Err(OcrError::HasText {
+                    file: self.name.clone(),
+                    page: number,
+                }),
+                TextPages::ForceOcr => render(&self.path, &self.name, number, label),
+            };
+        }
+        let (width_pt, height_pt) = page_size(&self.document, page_id);
+        let images = self
+            .document
+            .get_page_images(page_id)
+            .map_err(|e| self.corrupt(number, e.to_string()))?;
+        let image = images
+            .into_iter()
+            .max_by_key(|image| image.width.saturating_mul(image.height))
+            .ok_or_else(|| OcrError::Unsupported {
+                file: self.name.clone(),
+                reason: format!("page {number} has neither text nor an image"),
+            })?;
+        let (width, height) = (
+            u32::try_from(image.width).unwrap_or(0),
+            u32::try_from(image.height).unwrap_or(0),
+        );
+        input::check_size(&self.name, number, width, height)?;
+        // The scan fills the page, so its resolution follows from the page size.
+        let dpi = (
+            (f64::from(width) * 72.0 / width_pt) as f32,
+            (f64::from(height) * 72.0 / height_pt) as f32,
+        );
+        let dpi = input::plausible(dpi).unwrap_or((input::DEFAULT_DPI, input::DEFAULT_DPI));
+        let filters = image.filters.clone().unwrap_or_default();
+        let filters: Vec<&str> = filters.iter().map(String::as_str).collect();
+        let mut page = match filters.as_slice() {
+            ["DCTDecode"] => input::decode_single(&label, image.content.to_vec())?,
+            ["CCITTFaxDecode"] => self.ccitt(&image, number, &label)?,
+            [] | ["FlateDecode"] => self.raw(image.id, &image, number, &label)?,
+            other => {
+                return Err(OcrError::Unsupported {
+                    file: self.name.clone(),
+                    reason: format!("page {number}: image encoding {other:?} is not supported"),
+                });
+            }
+        };
+        page.dpi = dpi;
+        page.label = label;
+        Ok(page)
+    }
+
+    fn corrupt(&self, page: usize, reason: String) -> OcrError {
+        OcrError::Corrupt {
+            file: self.name.clone(),
+            page,
+            reason,
+        }
+    }
+
+    fn ccitt(
+        &self,
+        image: &lopdf::xobject::PdfImage<'_>,
+        number: usize,
+        label: &str,
+    ) -> Result<PageImage, OcrError> {
+        let params = image
+            .origin_dict
+            .get(b"DecodeParms")
+            .ok()
+            .and_then(|p| p.as_dict().ok());
+        let param = |key: &[u8]| params.and_then(|p| p.get(key).ok());
+        let k = param(b"K").and_then(|v| v.as_i64().ok()).unwrap_or(0);
+        let black_is_1 = param(b"BlackIs1")
+            .and_then(|v| v.as_bool().ok())
+            .unwrap_or(false);
+        if k >= 0 {
+            return Err(OcrError::Unsupported {
+                file: self.name.clone(),
+                reason: format!(
+                    "page {number}: CCITT Group 3 images are not supported (Group 4 is)"
+                ),
+            });
+        }
+        let (width, height) = (image.width as u16, image.height as u16);
+        let mut gray = Vec::with_capacity(usize::from(width) * usize::from(height));
+        let mut rows = 0u32;
+        fax::decoder::decode_g4(
+            image.content.iter().copied(),
+            width,
+            Some(height),
+            |transitions| {
+                for pel in fax::decoder::pels(transitions, width) {
+                    let black = pel == fax::Color::Black;
+                    // Without BlackIs1, 0 bits are black (what G4 codes as black).
+                    gray.push(if black != black_is_1 { 0 } else { 255 });
+                }
+                rows += 1;
+            },
+        );
+        if rows != u32::from(height) {
+            return Err(self.corrupt(
+                number,
+                format!("CCITT data ends after {rows} of {height} rows"),
+            ));
+        }
+        Ok(PageImage {
+            label: label.to_owned(),
+            width: u32::from(width),
+            height: u32::from(height),
+            dpi: (0.0, 0.0),
+            gray,
+            pixels: PagePixels::Bilevel,
+        })
+    }
+
+    fn raw(
+        &self,
+        id: ObjectId,
+        image: &lopdf::xobject::PdfImage<'_>,
+        number: usize,
+        label: &str,
+    ) -> Result<PageImage, OcrError> {
+        let stream = self
+            .document
+            .get_object(id)
+            .and_then(Object::as_stream)
+            .map_err(|e| self.corrupt(number, e.to_string()))?;
+        let data = if image.filters.as_ref().is_some_and(|f| !f.is_empty()) {
+            stream
+                .decompressed_content()
+                .map_err(|e| self.corrupt(number, e.to_string()))?
+        } else {
+            stream.content.clone()
+        };
+        let (width, height) = (image.width as usize, image.height as usize);
+        let bits = image.bits_per_component.unwrap_or(8);
+        let space = image.color_space.as_deref().unwrap_or("DeviceGray");
+        let unsupported = || OcrError::Unsupported {
+            file: self.name.clone(),
+            reason: format!("page {number}: {bits}-bit {space} images are not supported"),
+        };
+        let (gray, rgb) = match (space, bits) {
+            ("DeviceGray", 8) => (
+                data.get(..width * height)
+                    .ok_or_else(|| self.corrupt(number, "short image data".to_owned()))?
+                    .to_vec(),
+                None,
+            ),
+            ("DeviceGray", 1) => {
+                let row_bytes = width.div_ceil(8);
+                if data.len() < row_bytes * height {
+                    return Err(self.corrupt(number, "short image data".to_owned()));
+                }
+                let gray = (0..height)
+                    .flat_map(|y| (0..width).map(move |x| (y, x)))
+                    .map(|(y, x)| {
+                        if (data[y * row_bytes + x / 8] >> (7 - x % 8)) & 1 == 1 {
+                            255
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
+                (gray, None)
+            }
+            ("DeviceRGB", 8) => {
+                let rgb = data
+                    .get(..width * height * 3)
+                    .ok_or_else(|| self.corrupt(number, "short image data".to_owned()))?
+                    .to_vec();
+                (input::luma_of_rgb(&rgb), Some(rgb))
+            }
+            _ => return Err(unsupported()),
+        };
+        let pixels = input::raw_pixels(&gray, rgb);
+        Ok(PageImage {
+            label: label.to_owned(),
+            width: width as u32,
+            height: height as u32,
+            dpi: (0.0, 0.0),
+            gray,
+            pixels,
+        })
+    }
+}
+
+/// Whether the page's content shows any text (visible or not: an earlier OCR layer counts).
+fn has_text(document: &Document, page_id: ObjectId) -> bool {
+    let Ok(content) = document.get_and_decode_page_content(page_id) else {
+        return false;
+    };
+    content
+        .operations
+        .iter()
+        .any(|op| matches!(op.operator.as_str(), "Tj" | "TJ" | "'" | "\""))
+}
+
+/// Page width and height in points (MediaBox, default A4).
+fn page_size(document: &Document, page_id: ObjectId) -> (f64, f64) {
+    let media_box = document
+        .get_dictionary(page_id)
+        .ok()
+        .and_then(|page| page.get(b"MediaBox").ok())
+        .and_then(|object| object.as_array().ok())
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(|v| {
+                    v.as_float()
+                        .ok()
+                        .map(f64::from)
+                        .or_else(|| v.as_i64().ok().map(|i| i as f64))
+                })
+                .collect::<Vec<f64>>()
+        });
+    match media_box.as_deref() {
+        Some([x0, y0, x1, y1]) if (x1 - x0).abs() > 1.0 && (y1 - y0).abs() > 1.0 => {
+            ((x1 - x0).abs(), (y1 - y0).abs())
+        }
+        _ => (595.0, 842.0),
+    }
+}
+
+/// Renders page `number` at 300 dpi in grey with poppler (for --force-ocr).
+fn render(path: &Path, name: &str, number: usize, label: String) -> Result<PageImage, OcrError> {
+    let dir = tempfile::tempdir().map_err(|e| OcrError::Unreadable {
+        file: name.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let prefix = dir.path().join("page");
+    let page = number.to_string();
+    let output = Command::new("pdftoppm")
+        .args([
+            "-r",
+            "300",
+            "-gray",
+            "-png",
+            "-f",
+            &page,
+            "-l",
+            &page,
+            "-singlefile",
+        ])
+        .arg(path)
+        .arg(&prefix)
+        .output()
+        .map_err(|e| OcrError::Unsupported {
+            file: name.to_owned(),
+            reason: format!("--force-ocr needs poppler's pdftoppm: {e}"),
+        })?;
+    if !output.status.success() {
+        return Err(OcrError::Corrupt {
+            file: name.to_owned(),
+            page: number,
+            reason: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    let mut rendered =
+        input::open(&prefix.with_extension("png"), TextPages::Refuse).map_err(|_| {
+            OcrError::Corrupt {
+                file: name.to_owned(),
+                page: number,
+                reason: "pdftoppm wrote no image".to_owned(),
+            }
+        })?;
+    let mut image = rendered.next().ok_or_else(|| OcrError::Corrupt {
+        file: name.to_owned(),
+        page: number,
+        reason: "empty rendering".to_owned(),
+    })??;
+    image.label = label;
+    image.dpi = (300.0, 300.0);
+    Ok(image)
+}
