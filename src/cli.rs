@@ -122,10 +122,26 @@ struct OcrArgs {
     /// Write PDF/A-2b (for archiving): XMP metadata and an sRGB output intent
     #[arg(long)]
     pdfa: bool,
-    /// OCR PDF pages that already have text (rendered at 300 dpi; their text is replaced).
-    /// Without it such pages are refused, since their own text is better than OCR
-    #[arg(long)]
+    /// PDF pages that already have text are copied unchanged (the default)
+    #[arg(long, group = "text_mode")]
+    skip_text: bool,
+    /// OCR again PDF pages whose only text is an earlier, invisible OCR layer
+    #[arg(long, group = "text_mode")]
+    redo_ocr: bool,
+    /// OCR every PDF page, rendering pages with text at 300 dpi (their text is replaced)
+    #[arg(long, group = "text_mode")]
     force_ocr: bool,
+}
+
+impl OcrArgs {
+    fn text_pages(&self) -> crate::ocr::pdf_input::TextPages {
+        use crate::ocr::pdf_input::TextPages;
+        match (self.redo_ocr, self.force_ocr) {
+            (true, _) => TextPages::RedoOcr,
+            (_, true) => TextPages::ForceOcr,
+            _ => TextPages::Keep,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -389,17 +405,16 @@ fn ocr(config: &Config, args: OcrArgs) -> Result<()> {
     use crate::ocr::{EnginePool, OcrSettings};
     use std::io::IsTerminal;
 
-    let languages = args.lang.unwrap_or_else(|| config.ocr_languages.clone());
+    let languages = args
+        .lang
+        .clone()
+        .unwrap_or_else(|| config.ocr_languages.clone());
     let options = DigitizeOptions {
         ocr: OcrSettings {
             languages: languages.clone(),
             fix_orientation: !args.no_rotate,
             deskew: !args.no_deskew,
-            text_pages: if args.force_ocr {
-                crate::ocr::pdf_input::TextPages::ForceOcr
-            } else {
-                crate::ocr::pdf_input::TextPages::Refuse
-            },
+            text_pages: args.text_pages(),
             ..OcrSettings::default()
         },
         jobs: config.jobs,

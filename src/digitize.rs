@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::ocr::job::{self, DonePage};
 use crate::ocr::metadata::{self, DocumentMetadata};
 use crate::ocr::tsv::Word;
-use crate::ocr::{EnginePool, OcrError, OcrSettings, PageResult, job};
+use crate::ocr::{EnginePool, OcrError, OcrSettings, PageResult};
 use crate::pdf::searchable::{DocumentInfo, SearchablePdf};
 
 /// How to digitize.
@@ -34,10 +35,22 @@ pub struct DigitizedPage {
     pub page: usize,
     /// Which input file (and page of it) this came from.
     pub source: String,
-    #[serde(flatten)]
-    pub result: PageResult,
-    /// Words with boxes in pixels of the corrected page.
+    /// Where the text comes from: OCR, or the page's own text (a PDF page kept as it was).
+    pub text_source: TextSource,
+    pub text: String,
+    /// Orientation, skew, confidence and size of an OCRed page.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<PageResult>,
+    /// Words with boxes in pixels of the corrected page (OCRed pages only).
     pub words: Vec<Word>,
+}
+
+/// Where a page's text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextSource {
+    Ocr,
+    Original,
 }
 
 /// The whole document.
@@ -52,7 +65,7 @@ pub struct Digitized {
 impl Digitized {
     /// The text of all pages, separated by form feeds (as OCRmyPDF's sidecar).
     pub fn text(&self) -> String {
-        let pages: Vec<&str> = self.pages.iter().map(|p| p.result.text.as_str()).collect();
+        let pages: Vec<&str> = self.pages.iter().map(|p| p.text.as_str()).collect();
         pages.join("\u{c}")
     }
 }
@@ -89,34 +102,49 @@ pub fn digitize(
     let mut pdf = SearchablePdf::new(writer)?;
     let mut pages = Vec::new();
     let mut pdf_error = None;
-    job::run(
-        inputs,
-        options.jobs,
-        &options.ocr,
-        pool,
-        |index, image, result| {
-            if let Err(e) = pdf.add_page(&image, &result) {
-                pdf_error = Some(e);
-                return Err(OcrError::Output {
-                    path: output.display().to_string(),
-                    reason: "PDF writer failed".to_owned(),
-                });
+    job::run(inputs, options.jobs, &options.ocr, pool, |index, done| {
+        let (added, page) = match done {
+            DonePage::Recognized(image, result) => {
+                let words = result
+                    .lines
+                    .iter()
+                    .flat_map(|line| line.words.iter().cloned())
+                    .collect();
+                let added = pdf.add_page(&image, &result);
+                let page = DigitizedPage {
+                    page: index + 1,
+                    source: image.label,
+                    text_source: TextSource::Ocr,
+                    text: result.text.clone(),
+                    ocr: Some(result),
+                    words,
+                };
+                (added, page)
             }
-            let words = result
-                .lines
-                .iter()
-                .flat_map(|line| line.words.iter().cloned())
-                .collect();
-            pages.push(DigitizedPage {
-                page: index + 1,
-                source: image.label,
-                result,
-                words,
+            DonePage::Kept(kept) => {
+                let added = pdf.add_kept_page(&kept);
+                let page = DigitizedPage {
+                    page: index + 1,
+                    source: kept.label,
+                    text_source: TextSource::Original,
+                    text: kept.text,
+                    ocr: None,
+                    words: Vec::new(),
+                };
+                (added, page)
+            }
+        };
+        if let Err(e) = added {
+            pdf_error = Some(e);
+            return Err(OcrError::Output {
+                path: output.display().to_string(),
+                reason: "PDF writer failed".to_owned(),
             });
-            on_page(index + 1);
-            Ok(())
-        },
-    )
+        }
+        pages.push(page);
+        on_page(index + 1);
+        Ok(())
+    })
     .map_err(|e| match pdf_error.take() {
         Some(pdf_error) => Error::from(pdf_error),
         None => Error::from(e),
@@ -142,7 +170,7 @@ pub fn digitize(
     let first_pages: String = pages
         .iter()
         .take(2)
-        .map(|p| p.result.text.as_str())
+        .map(|p| p.text.as_str())
         .collect::<Vec<_>>()
         .join("\n");
     Ok(Digitized {

@@ -34,6 +34,24 @@ pub struct PageImage {
     pub pixels: PagePixels,
 }
 
+/// A page of input: a scan to recognize, or a PDF page kept as it is.
+pub enum InputPage {
+    Scan(PageImage),
+    Kept(KeptPage),
+}
+
+/// A page of an input PDF copied unchanged into the output (it has its own text): the
+/// objects it uses, already read, so the PDF writer needs nothing else.
+pub struct KeptPage {
+    pub label: String,
+    /// The page dictionary's id among `objects`.
+    pub page: lopdf::ObjectId,
+    /// The page and everything it refers to (contents, resources, fonts, images...).
+    pub objects: Vec<(lopdf::ObjectId, lopdf::Object)>,
+    /// The page's own text, for the text and JSON outputs.
+    pub text: String,
+}
+
 /// The page's pixels in the form that embeds best in a PDF.
 pub enum PagePixels {
     /// Only black and white: `gray` holds 0 and 255, embedded as CCITT G4.
@@ -129,11 +147,24 @@ fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
 }
 
 impl Iterator for InputPages {
-    type Item = Result<PageImage, OcrError>;
+    type Item = Result<InputPage, OcrError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        self.next_page()
+    }
+}
+
+impl InputPages {
+    fn next_page(&mut self) -> Option<Result<InputPage, OcrError>> {
+        if let InputPages::Pdf(pages) = self {
+            return pages.next();
+        }
+        self.next_image().map(|page| page.map(InputPage::Scan))
+    }
+
+    fn next_image(&mut self) -> Option<Result<PageImage, OcrError>> {
         match self {
-            InputPages::Pdf(pages) => pages.next(),
+            InputPages::Pdf(_) => None,
             InputPages::Single(slot) => {
                 slot.take().map(|(name, bytes)| decode_single(&name, bytes))
             }
@@ -489,6 +520,15 @@ fn jpeg_components(bytes: &[u8]) -> Option<u8> {
 mod tests {
     use super::*;
 
+    fn scans(pages: InputPages) -> Result<Vec<PageImage>, OcrError> {
+        pages
+            .map(|page| match page? {
+                InputPage::Scan(image) => Ok(image),
+                InputPage::Kept(_) => panic!("an image file has no kept pages"),
+            })
+            .collect()
+    }
+
     fn write_temp(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -498,10 +538,7 @@ mod tests {
     #[test]
     fn the_sample_scan_is_one_bilevel_page_at_300_dpi_kept_as_png_data() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/scan-quyet-dinh.png");
-        let pages: Vec<_> = open(&path, TextPages::Refuse)
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let pages = scans(open(&path, TextPages::Keep).unwrap()).unwrap();
         assert_eq!(pages.len(), 1);
         let page = &pages[0];
         assert_eq!((page.width, page.height), (2480, 3508));
@@ -522,12 +559,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = write_temp(&dir, "empty.png", b"");
         assert!(matches!(
-            open(&empty, TextPages::Refuse),
+            open(&empty, TextPages::Keep),
             Err(OcrError::Unreadable { .. })
         ));
         let text = write_temp(&dir, "note.txt", b"hello, not an image");
         assert!(matches!(
-            open(&text, TextPages::Refuse),
+            open(&text, TextPages::Keep),
             Err(OcrError::Unsupported { .. })
         ));
         let sample = std::fs::read(
@@ -535,7 +572,7 @@ mod tests {
         )
         .unwrap();
         let truncated = write_temp(&dir, "cut.png", &sample[..sample.len() / 3]);
-        let result: Result<Vec<_>, _> = open(&truncated, TextPages::Refuse).unwrap().collect();
+        let result = scans(open(&truncated, TextPages::Keep).unwrap());
         assert!(matches!(result, Err(OcrError::Corrupt { .. })));
     }
 
@@ -555,7 +592,7 @@ mod tests {
         png.extend_from_slice(&crc32(&crc_input).to_be_bytes());
         let dir = tempfile::tempdir().unwrap();
         let path = write_temp(&dir, "bomb.png", &png);
-        let result: Result<Vec<_>, _> = open(&path, TextPages::Refuse).unwrap().collect();
+        let result = scans(open(&path, TextPages::Keep).unwrap());
         assert!(
             matches!(
                 result,

@@ -12,8 +12,16 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use super::input::{self, PageImage};
+use super::input::{self, InputPage, KeptPage, PageImage};
 use super::{EnginePool, OcrError, OcrSettings, PageResult, recognize_page};
+
+/// A page ready for the output, in document order.
+pub enum DonePage {
+    /// A scan and what was recognized on it.
+    Recognized(PageImage, PageResult),
+    /// A PDF page with its own text, copied as it is.
+    Kept(KeptPage),
+}
 
 /// Recognizes every page of `inputs` (in order) with `jobs` workers, calling `on_page` with
 /// each page and its result in document order.
@@ -28,7 +36,7 @@ pub fn run<F>(
     mut on_page: F,
 ) -> Result<usize, OcrError>
 where
-    F: FnMut(usize, PageImage, PageResult) -> Result<(), OcrError>,
+    F: FnMut(usize, DonePage) -> Result<(), OcrError>,
 {
     let jobs = jobs.max(1);
     // Fail fast, before any page is decoded, when the engines cannot start.
@@ -38,7 +46,7 @@ where
     for _ in 0..in_flight {
         let _ = token_tx.send(());
     }
-    let (page_tx, page_rx) = sync_channel::<(usize, PageImage)>(jobs);
+    let (page_tx, page_rx) = sync_channel::<(usize, InputPage)>(jobs);
     let page_rx = Arc::new(Mutex::new(page_rx));
     let (result_tx, result_rx) = sync_channel::<Message>(in_flight);
 
@@ -73,7 +81,7 @@ fn read_pages(
     inputs: &[PathBuf],
     text_pages: super::pdf_input::TextPages,
     tokens: &Receiver<()>,
-    pages: &SyncSender<(usize, PageImage)>,
+    pages: &SyncSender<(usize, InputPage)>,
     results: &SyncSender<Message>,
 ) {
     let mut index = 0;
@@ -109,7 +117,7 @@ fn read_pages(
 /// What the reader and the workers tell the consumer.
 enum Message {
     /// Page `index` is done (or failed).
-    Page(usize, Result<(PageImage, PageResult), OcrError>),
+    Page(usize, Result<DonePage, OcrError>),
     /// The input is exhausted after this many pages.
     End { pages: usize },
 }
@@ -117,7 +125,7 @@ enum Message {
 fn work(
     pool: &EnginePool,
     settings: &OcrSettings,
-    pages: &Mutex<Receiver<(usize, PageImage)>>,
+    pages: &Mutex<Receiver<(usize, InputPage)>>,
     results: &SyncSender<Message>,
 ) {
     let mut engines = match pool.checkout() {
@@ -133,7 +141,11 @@ fn work(
             Err(_) => return,
         };
         let Ok((index, page)) = next else { return };
-        let result = recognize_page(&mut engines, &page, settings).map(|result| (page, result));
+        let result = match page {
+            InputPage::Scan(image) => recognize_page(&mut engines, &image, settings)
+                .map(|result| DonePage::Recognized(image, result)),
+            InputPage::Kept(kept) => Ok(DonePage::Kept(kept)),
+        };
         if results.send(Message::Page(index, result)).is_err() {
             return;
         }
@@ -146,14 +158,14 @@ fn deliver_in_order<F>(
     on_page: &mut F,
 ) -> Result<usize, OcrError>
 where
-    F: FnMut(usize, PageImage, PageResult) -> Result<(), OcrError>,
+    F: FnMut(usize, DonePage) -> Result<(), OcrError>,
 {
-    let mut waiting: BTreeMap<usize, (PageImage, PageResult)> = BTreeMap::new();
+    let mut waiting: BTreeMap<usize, DonePage> = BTreeMap::new();
     let mut next = 0;
     let mut total: Option<usize> = None;
     loop {
-        while let Some((page, result)) = waiting.remove(&next) {
-            on_page(next, page, result)?;
+        while let Some(page) = waiting.remove(&next) {
+            on_page(next, page)?;
             let _ = tokens.send(());
             next += 1;
         }

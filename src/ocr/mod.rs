@@ -128,7 +128,7 @@ impl Default for OcrSettings {
             min_orientation_confidence: 5.0,
             deskew: true,
             max_skew_degrees: 10.0,
-            text_pages: pdf_input::TextPages::Refuse,
+            text_pages: pdf_input::TextPages::Keep,
         }
     }
 }
@@ -253,6 +253,7 @@ pub struct PageResult {
     pub mean_confidence: i32,
     #[serde(skip)]
     pub lines: Vec<Line>,
+    #[serde(skip)]
     pub text: String,
 }
 
@@ -344,10 +345,6 @@ pub enum OcrError {
     },
     #[error("{page}: the OCR engine failed at the {step} step")]
     Engine { page: String, step: String },
-    #[error(
-        "{file}, page {page} already has text (a born-digital PDF); use --force-ocr to OCR it anyway"
-    )]
-    HasText { file: String, page: usize },
     #[error("Tesseract could not start with languages {languages}")]
     EngineInit { languages: String },
     #[error(
@@ -379,7 +376,6 @@ impl Coded for OcrError {
             OcrError::Corrupt { .. } => "image-corrupt",
             OcrError::Engine { .. } => "ocr-failed",
             OcrError::EngineInit { .. } => "ocr-engine-unavailable",
-            OcrError::HasText { .. } => "pdf-page-has-text",
             OcrError::LanguageMissing { .. } => "ocr-language-missing",
             OcrError::TooLarge { .. } => "image-too-large",
             OcrError::Unreadable { .. } => "input-unreadable",
@@ -395,7 +391,6 @@ impl Coded for OcrError {
             }
             OcrError::Engine { .. } | OcrError::Output { .. } => ErrorClass::Internal,
             OcrError::Corrupt { .. }
-            | OcrError::HasText { .. }
             | OcrError::TooLarge { .. }
             | OcrError::Unreadable { .. }
             | OcrError::Unsupported { .. } => ErrorClass::InvalidInput,
@@ -408,9 +403,6 @@ impl Coded for OcrError {
                 format!("Tệp {file}, trang {page}: ảnh bị hỏng hoặc không đầy đủ.")
             }
             OcrError::Engine { page, .. } => format!("{page}: bộ nhận dạng chữ gặp lỗi."),
-            OcrError::HasText { file, page } => format!(
-                "Tệp {file}, trang {page} đã có lớp chữ (PDF điện tử); dùng --force-ocr nếu vẫn muốn nhận dạng."
-            ),
             OcrError::TooLarge {
                 file,
                 page,

@@ -2,10 +2,14 @@
 //!
 //! A scanned PDF carries one image per page: that image is taken out as it is (JPEG data
 //! stays JPEG, CCITT and Flate images are decoded) and goes through the same page pipeline
-//! as a TIFF page, at the resolution implied by the page size. A page that already has text
-//! (a born-digital document) is not OCRed by default, as in OCRmyPDF, because its real text
-//! is better than any OCR of it; `--force-ocr` renders such pages with poppler's `pdftoppm`
-//! and OCRs the rendering instead.
+//! as a TIFF page, at the resolution implied by the page size.
+//!
+//! A page that already has text keeps it (its own text is better than any OCR of it) and is
+//! copied to the output unchanged, unless asked otherwise, as OCRmyPDF's modes do:
+//! - `--redo-ocr`: a page whose only text is invisible (an earlier OCR layer) is OCRed again
+//!   from its image, the old layer dropped; pages with visible text are still kept;
+//! - `--force-ocr`: every page with text is rendered (poppler's `pdftoppm`, 300 dpi) and the
+//!   rendering OCRed; the original text is replaced.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,16 +17,27 @@ use std::process::Command;
 use lopdf::{Document, Object, ObjectId};
 
 use super::OcrError;
-use super::input::{self, PageImage, PagePixels};
+use super::input::{self, InputPage, KeptPage, PageImage, PagePixels};
 
 /// What to do with pages that already contain text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TextPages {
-    /// Refuse the document, naming the page (OCRmyPDF's default).
+    /// Copy them unchanged (`--skip-text`, the default).
     #[default]
-    Refuse,
-    /// Render the page and OCR the rendering; its original text is replaced.
+    Keep,
+    /// OCR again pages whose only text is an invisible OCR layer (`--redo-ocr`).
+    RedoOcr,
+    /// Render every page with text and OCR the rendering (`--force-ocr`).
     ForceOcr,
+}
+
+/// The text a page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageText {
+    None,
+    /// Only in rendering mode 3 (invisible): an earlier OCR layer.
+    InvisibleOnly,
+    Visible,
 }
 
 /// An opened PDF and the position of the next page to hand out.
@@ -63,7 +78,7 @@ pub fn open(path: &Path, name: String, text_pages: TextPages) -> Result<PdfPages
 }
 
 impl Iterator for PdfPages {
-    type Item = Result<PageImage, OcrError>;
+    type Item = Result<InputPage, OcrError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let page_id = *self.pages.get(self.next)?;
@@ -78,17 +93,67 @@ impl Iterator for PdfPages {
 }
 
 impl PdfPages {
-    fn page(&self, page_id: ObjectId, number: usize) -> Result<PageImage, OcrError> {
+    fn page(&self, page_id: ObjectId, number: usize) -> Result<InputPage, OcrError> {
         let label = format!("{}, trang {number}", self.name);
-        if has_text(&self.document, page_id) {
-            return match self.text_pages {
-                TextPages::Refuse => Err(OcrError::HasText {
-                    file: self.name.clone(),
-                    page: number,
-                }),
-                TextPages::ForceOcr => render(&self.path, &self.name, number, label),
-            };
+        match (page_text(&self.document, page_id), self.text_pages) {
+            (PageText::None, _) | (PageText::InvisibleOnly, TextPages::RedoOcr) => {
+                self.scan(page_id, number, label).map(InputPage::Scan)
+            }
+            (_, TextPages::ForceOcr) => {
+                render(&self.path, &self.name, number, label).map(InputPage::Scan)
+            }
+            (_, TextPages::Keep | TextPages::RedoOcr) => {
+                Ok(InputPage::Kept(self.keep(page_id, number, label)))
+            }
         }
+    }
+
+    /// The page and every object it refers to, for copying unchanged. `/Parent` links are not
+    /// followed (they lead to the rest of the document); inherited attributes are resolved
+    /// into the copy of the page.
+    fn keep(&self, page_id: ObjectId, number: usize, label: String) -> KeptPage {
+        let mut page = self
+            .document
+            .get_dictionary(page_id)
+            .cloned()
+            .unwrap_or_default();
+        for key in [&b"Resources"[..], b"MediaBox", b"CropBox", b"Rotate"] {
+            if page.get(key).is_err()
+                && let Some(value) = inherited(&self.document, page_id, key)
+            {
+                page.set(key, value);
+            }
+        }
+        page.remove(b"Parent");
+        let mut objects = vec![(page_id, Object::Dictionary(page))];
+        let mut seen = std::collections::HashSet::from([page_id]);
+        let mut index = 0;
+        while index < objects.len() {
+            let mut found = Vec::new();
+            collect_references(&objects[index].1, &mut found);
+            for id in found {
+                if seen.insert(id)
+                    && let Ok(object) = self.document.get_object(id)
+                {
+                    objects.push((id, object.clone()));
+                }
+            }
+            index += 1;
+        }
+        let text = self
+            .document
+            .extract_text(&[number as u32])
+            .unwrap_or_default();
+        let text = unicode_normalization::UnicodeNormalization::nfc(text.as_str()).collect();
+        KeptPage {
+            label,
+            page: page_id,
+            objects,
+            text,
+        }
+    }
+
+    fn scan(&self, page_id: ObjectId, number: usize, label: String) -> Result<PageImage, OcrError> {
         let (width_pt, height_pt) = page_size(&self.document, page_id);
         let images = self
             .document
@@ -265,15 +330,63 @@ impl PdfPages {
     }
 }
 
-/// Whether the page's content shows any text (visible or not: an earlier OCR layer counts).
-fn has_text(document: &Document, page_id: ObjectId) -> bool {
+/// What text the page's content shows, following the text rendering mode (`Tr`).
+fn page_text(document: &Document, page_id: ObjectId) -> PageText {
     let Ok(content) = document.get_and_decode_page_content(page_id) else {
-        return false;
+        return PageText::None;
     };
-    content
-        .operations
-        .iter()
-        .any(|op| matches!(op.operator.as_str(), "Tj" | "TJ" | "'" | "\""))
+    let (mut mode, mut found) = (0, PageText::None);
+    for op in &content.operations {
+        match op.operator.as_str() {
+            "Tr" => {
+                mode = op
+                    .operands
+                    .first()
+                    .and_then(|m| m.as_i64().ok())
+                    .unwrap_or(0)
+            }
+            // Text state is reset at the start of each text object only for the matrix; the
+            // rendering mode persists, as the graphics state does.
+            "Tj" | "TJ" | "'" | "\"" if mode == 3 => found = PageText::InvisibleOnly,
+            "Tj" | "TJ" | "'" | "\"" => return PageText::Visible,
+            _ => {}
+        }
+    }
+    found
+}
+
+/// An attribute the page inherits from its ancestors in the page tree.
+fn inherited(document: &Document, page_id: ObjectId, key: &[u8]) -> Option<Object> {
+    let mut node = document.get_dictionary(page_id).ok()?;
+    for _ in 0..64 {
+        let parent = node.get(b"Parent").ok()?.as_reference().ok()?;
+        node = document.get_dictionary(parent).ok()?;
+        if let Ok(value) = node.get(key) {
+            return Some(value.clone());
+        }
+    }
+    None
+}
+
+/// The indirect references inside `object`, except `/Parent` links.
+fn collect_references(object: &Object, found: &mut Vec<ObjectId>) {
+    match object {
+        Object::Reference(id) => found.push(*id),
+        Object::Array(items) => items
+            .iter()
+            .for_each(|item| collect_references(item, found)),
+        Object::Dictionary(dictionary) => collect_dictionary(dictionary, found),
+        Object::Stream(stream) => collect_dictionary(&stream.dict, found),
+        _ => {}
+    }
+}
+
+fn collect_dictionary(dictionary: &lopdf::Dictionary, found: &mut Vec<ObjectId>) {
+    for (key, value) in dictionary.iter() {
+        if key.as_slice() != b"Parent" {
+            collect_references(value, found);
+        }
+    }
 }
 
 /// Page width and height in points (MediaBox, default A4).
@@ -336,19 +449,12 @@ fn render(path: &Path, name: &str, number: usize, label: String) -> Result<PageI
             reason: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         });
     }
-    let mut rendered =
-        input::open(&prefix.with_extension("png"), TextPages::Refuse).map_err(|_| {
-            OcrError::Corrupt {
-                file: name.to_owned(),
-                page: number,
-                reason: "pdftoppm wrote no image".to_owned(),
-            }
-        })?;
-    let mut image = rendered.next().ok_or_else(|| OcrError::Corrupt {
+    let png = std::fs::read(prefix.with_extension("png")).map_err(|e| OcrError::Corrupt {
         file: name.to_owned(),
         page: number,
-        reason: "empty rendering".to_owned(),
-    })??;
+        reason: format!("pdftoppm wrote no image: {e}"),
+    })?;
+    let mut image = input::decode_single(&label, png)?;
     image.label = label;
     image.dpi = (300.0, 300.0);
     Ok(image)

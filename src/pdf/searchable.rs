@@ -21,7 +21,11 @@ use flate2::write::ZlibEncoder;
 
 use super::PdfError;
 use crate::ocr::PageResult;
-use crate::ocr::input::{PageImage, PagePixels};
+use std::collections::HashMap;
+
+use lopdf::{Object, ObjectId};
+
+use crate::ocr::input::{KeptPage, PageImage, PagePixels};
 
 const CATALOG: u32 = 1;
 const PAGES: u32 = 2;
@@ -177,6 +181,43 @@ impl<W: Write> SearchablePdf<W> {
         Ok(())
     }
 
+    /// Appends a page of another PDF unchanged, with every object it uses (renumbered).
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn add_kept_page(&mut self, kept: &KeptPage) -> Result<(), PdfError> {
+        let numbers: HashMap<ObjectId, u32> = kept
+            .objects
+            .iter()
+            .map(|(old, _)| (*old, self.allocate()))
+            .collect();
+        for (old, object) in &kept.objects {
+            let mut object = renumber(object, &numbers);
+            if *old == kept.page
+                && let Object::Dictionary(page) = &mut object
+            {
+                page.set("Parent", Object::Reference((PAGES, 0)));
+            }
+            if let Object::Stream(stream) = &mut object {
+                // The length may have been an indirect object of the source file.
+                stream
+                    .dict
+                    .set("Length", Object::Integer(stream.content.len() as i64));
+            }
+            let id = numbers[old];
+            let mut body = Vec::new();
+            lopdf::Writer::write_object(&mut body, &object).map_err(|e| PdfError::Write {
+                reason: e.to_string(),
+            })?;
+            self.offsets[id as usize] = Some(self.position);
+            self.write_raw(format!("{id} 0 obj\n").as_bytes())?;
+            self.write_raw(&body)?;
+            self.write_raw(b"\nendobj\n")?;
+        }
+        self.pages.push(numbers[&kept.page]);
+        Ok(())
+    }
+
     /// Writes the page tree, catalog, cross-reference table and trailer; returns the writer.
     ///
     /// # Errors
@@ -305,6 +346,37 @@ fn srgb_profile() -> Result<Vec<u8>, PdfError> {
     profile.encode().map_err(|e| PdfError::Write {
         reason: format!("sRGB profile: {e:?}"),
     })
+}
+
+/// `object` with its references pointing at the new object numbers (references outside the
+/// copied set become null, as a reader treats a missing object).
+fn renumber(object: &Object, numbers: &HashMap<ObjectId, u32>) -> Object {
+    match object {
+        Object::Reference(id) => numbers
+            .get(id)
+            .map_or(Object::Null, |n| Object::Reference((*n, 0))),
+        Object::Array(items) => Object::Array(items.iter().map(|i| renumber(i, numbers)).collect()),
+        Object::Dictionary(dictionary) => {
+            Object::Dictionary(renumber_dictionary(dictionary, numbers))
+        }
+        Object::Stream(stream) => {
+            let mut copy = stream.clone();
+            copy.dict = renumber_dictionary(&stream.dict, numbers);
+            Object::Stream(copy)
+        }
+        other => other.clone(),
+    }
+}
+
+fn renumber_dictionary(
+    dictionary: &lopdf::Dictionary,
+    numbers: &HashMap<ObjectId, u32>,
+) -> lopdf::Dictionary {
+    let mut copy = lopdf::Dictionary::new();
+    for (key, value) in dictionary.iter() {
+        copy.set(key.clone(), renumber(value, numbers));
+    }
+    copy
 }
 
 /// The image XObject's dictionary entries and data for a page.

@@ -530,7 +530,7 @@ fn scanned_pdf(path: &Path, pages: &[(Vec<u8>, &str, u32, u32)]) {
 }
 
 #[test]
-fn scanned_pdfs_are_ocred_and_born_digital_pages_are_refused_unless_forced() {
+fn scanned_pdfs_are_ocred_and_pages_with_text_are_kept_redone_or_forced() {
     let dir = tempfile::tempdir().unwrap();
     let sample = sample_gray();
     let (w, h) = sample.dimensions();
@@ -560,28 +560,71 @@ fn scanned_pdfs_are_ocred_and_born_digital_pages_are_refused_unless_forced() {
         );
     }
 
-    // A born-digital PDF (the sample letter) has its own text: refused, or OCRed when forced.
+    // A born-digital PDF (the sample letter) keeps its own text, page copied unchanged.
     let letter = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/cong-van.pdf");
-    let refused = hoso()
+    let mixed = ocr(&[&letter, Path::new(SAMPLE)], &[]);
+    assert_eq!(mixed.json["page_count"], 2);
+    assert_eq!(mixed.page(0)["text_source"], "original");
+    assert!(
+        mixed.page(0)["text"]
+            .as_str()
+            .unwrap()
+            .contains("bổ sung hồ sơ"),
+        "{}",
+        mixed.page(0)["text"]
+    );
+    assert_eq!(mixed.page(1)["text_source"], "ocr");
+    if tool("pdftotext") {
+        let text = Command::new("pdftotext")
+            .arg(mixed.pdf())
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(text.stdout).unwrap();
+        assert!(
+            text.contains("bổ sung hồ sơ") && text.contains("Nguyễn Văn An"),
+            "{text}"
+        );
+    }
+    if tool("qpdf") {
+        assert!(
+            Command::new("qpdf")
+                .arg("--check")
+                .arg(mixed.pdf())
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+    }
+
+    // Our own output has an invisible OCR layer: kept by default, OCRed again with --redo-ocr.
+    let earlier = run.pdf();
+    let kept = ocr(&[&earlier], &[]);
+    assert_eq!(kept.page(0)["text_source"], "original");
+    let redone = ocr(&[&earlier], &["--redo-ocr"]);
+    assert_eq!(redone.page(0)["text_source"], "ocr");
+    assert_keywords(redone.page(0)["text"].as_str().unwrap(), 4);
+    // --redo-ocr leaves visible text alone; --force-ocr renders and OCRs it.
+    assert_eq!(
+        ocr(&[&letter], &["--redo-ocr"]).page(0)["text_source"],
+        "original"
+    );
+    if tool("pdftoppm") {
+        let forced = ocr(&[&letter], &["--force-ocr"]);
+        assert_eq!(forced.page(0)["text_source"], "ocr");
+        assert!(forced.text().contains("bổ sung hồ sơ"), "{}", forced.text());
+    }
+    let both = hoso()
         .arg("ocr")
         .arg(&letter)
-        .arg("-o")
+        .args(["--skip-text", "--force-ocr", "-o"])
         .arg(dir.path().join("x.pdf"))
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(
-        stderr.contains("lỗi [pdf-page-has-text]") && stderr.contains("cong-van.pdf, trang 1"),
-        "{stderr}"
+    assert_eq!(
+        both.status.code(),
+        Some(2),
+        "the text modes exclude each other"
     );
-    assert!(!dir.path().join("x.pdf").exists());
-    if tool("pdftoppm") {
-        let forced = ocr(&[&letter], &["--force-ocr"]);
-        assert!(
-            forced.text().contains("CÔNG VĂN") || forced.text().contains("bổ sung hồ sơ"),
-            "{}",
-            forced.text()
-        );
-    }
 }
