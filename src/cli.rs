@@ -57,6 +57,9 @@ struct GlobalArgs {
         value_name = "DIR"
     )]
     trust_dirs: Option<Vec<PathBuf>>,
+    /// Tesseract languages for OCR, joined by '+' [default: vie+eng]
+    #[arg(long, env = "HOSO_OCR_LANGUAGES", global = true, value_name = "LANGS")]
+    ocr_languages: Option<Languages>,
     /// CPU-bound jobs run at once [default: number of cores]
     #[arg(long, env = "HOSO_JOBS", global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
@@ -203,7 +206,7 @@ pub fn main() -> ExitCode {
         data_dir: cli.global.data_dir,
         database_url: cli.global.database_url,
         trust_dirs: cli.global.trust_dirs,
-        ocr_languages: None,
+        ocr_languages: cli.global.ocr_languages,
         jobs: cli.global.jobs.map(usize::from),
         log: cli.global.log,
     };
