@@ -16,6 +16,7 @@
 
 pub mod input;
 pub mod job;
+pub mod layout;
 pub mod metadata;
 pub mod pdf_input;
 mod tess;
@@ -360,7 +361,7 @@ fn read_turned(
         .recognize_tsv(final_pix, dpi)
         .ok_or_else(|| failed("recognition"))?;
     let lines = tsv::parse(&tsv_text);
-    let text = tsv::plain_text(&lines);
+    let text = tsv::plain_text(&layout::reading_order(&lines));
     let quarter = degrees % 180 == 90;
     Ok(PageResult {
         width: final_pix.width(),

@@ -173,6 +173,10 @@ impl TessApi {
         // SAFETY: valid handle.
         unsafe { tess::TessBaseAPISetPageSegMode(raw, tess::TessPageSegMode_PSM_AUTO) };
         api.set_variable("debug_file", "/dev/null");
+        // Sauvola's local thresholding instead of Otsu's global one: scans with tinted paper,
+        // seals and dotted form lines read better (measured on the shared corpus: real pages
+        // LCER 2.25 % against 2.54 %, synthetic pages about equal).
+        api.set_variable("thresholding_method", "2");
         Some(api)
     }
 
