@@ -39,8 +39,8 @@ where
     F: FnMut(usize, DonePage) -> Result<(), OcrError>,
 {
     let jobs = jobs.max(1);
-    // Fail fast, before any page is decoded, when the engines cannot start.
-    drop(pool.checkout()?);
+    // Engines start in the workers, in parallel with the first decoding; a worker that
+    // cannot start one reports the error like a failed page.
     let in_flight = 2 * jobs + 1;
     let (token_tx, token_rx) = sync_channel::<()>(in_flight);
     for _ in 0..in_flight {

@@ -23,6 +23,7 @@ mod tess;
 pub mod tsv;
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Mutex;
 
@@ -93,11 +94,40 @@ pub fn probe(languages: &Languages) -> Result<(), OcrError> {
     }
 }
 
+/// Folders where Tesseract's data may be: `TESSDATA_PREFIX` first, then where Debian and
+/// source builds install it.
+pub fn tessdata_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(prefix) = std::env::var_os("TESSDATA_PREFIX") {
+        let prefix = PathBuf::from(prefix);
+        dirs.push(prefix.join("tessdata"));
+        dirs.push(prefix);
+    }
+    for dir in [
+        "/usr/share/tesseract-ocr/5/tessdata",
+        "/usr/share/tesseract-ocr/4.00/tessdata",
+        "/usr/local/share/tessdata",
+        "/usr/share/tessdata",
+    ] {
+        dirs.push(PathBuf::from(dir));
+    }
+    dirs.retain(|dir| dir.is_dir());
+    dirs
+}
+
 fn probe_each(languages: &Languages) -> Result<(), OcrError> {
     // Each pack on its own: Tesseract initialized with `vie+xyz` only warns about a missing
-    // secondary pack and goes on without it.
+    // secondary pack and goes on without it. Looking for the file is enough where the data
+    // folder is known; starting an engine (a fifth of a second) only where it is not.
+    let dirs = tessdata_dirs();
     for code in languages.codes() {
-        if tesseract::Tesseract::new(None, Some(code)).is_err() {
+        let file = format!("{code}.traineddata");
+        let installed = if dirs.is_empty() {
+            tesseract::Tesseract::new(None, Some(code)).is_ok()
+        } else {
+            dirs.iter().any(|dir| dir.join(&file).is_file())
+        };
+        if !installed {
             return Err(OcrError::LanguageMissing {
                 language: code.clone(),
             });

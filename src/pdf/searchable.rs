@@ -14,7 +14,6 @@
 //!   its box, so selection highlights the right words.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
@@ -555,23 +554,9 @@ fn pdf_text_string(text: &str) -> String {
 
 /// Tesseract's GlyphLessFont, installed with its language data.
 fn glyphless_font() -> Result<Vec<u8>, PdfError> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(prefix) = std::env::var_os("TESSDATA_PREFIX") {
-        let prefix = PathBuf::from(prefix);
-        candidates.push(prefix.join("pdf.ttf"));
-        candidates.push(prefix.join("tessdata/pdf.ttf"));
-    }
-    for dir in [
-        "/usr/share/tesseract-ocr/5/tessdata",
-        "/usr/share/tesseract-ocr/4.00/tessdata",
-        "/usr/local/share/tessdata",
-        "/usr/share/tessdata",
-    ] {
-        candidates.push(PathBuf::from(dir).join("pdf.ttf"));
-    }
-    candidates
+    crate::ocr::tessdata_dirs()
         .iter()
-        .find_map(|path| std::fs::read(path).ok())
+        .find_map(|dir| std::fs::read(dir.join("pdf.ttf")).ok())
         .ok_or_else(|| PdfError::Write {
             reason: "Tesseract's pdf.ttf (GlyphLessFont) was not found in the tessdata folder"
                 .to_owned(),
