@@ -214,10 +214,11 @@ pub fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return report(&Error::Config(e)),
     };
+    // lopdf warns about every oddity of a PDF it reads; hoso reports what matters itself.
     let default_log = if matches!(cli.command, Command::Serve(_)) {
-        "info"
+        "info,lopdf=error"
     } else {
-        "warn"
+        "warn,lopdf=error"
     };
     if let Err(e) = init_tracing(config.log.as_deref().unwrap_or(default_log)) {
         return report(&Error::Config(e));

@@ -60,7 +60,10 @@ pub fn open(path: &Path, name: String, text_pages: TextPages) -> Result<PdfPages
         page: 1,
         reason: e.to_string(),
     })?;
-    if document.is_encrypted() || document.trailer.get(b"Encrypt").is_ok() {
+    if document.is_encrypted()
+        || document.was_encrypted()
+        || document.trailer.get(b"Encrypt").is_ok()
+    {
         return Err(OcrError::Unsupported {
             file: name,
             reason: "the PDF is encrypted".to_owned(),

@@ -671,3 +671,37 @@ fn bilevel_pages_are_embedded_without_loss_as_ccitt_g4() {
         "the G4 image differs from the scan in {differing} pixels"
     );
 }
+
+#[test]
+fn encrypted_pdfs_are_refused_even_without_a_user_password() {
+    if !tool("qpdf") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let letter = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/cong-van.pdf");
+    for (name, user_password) in [("locked.pdf", "user"), ("restricted.pdf", "")] {
+        let encrypted = dir.path().join(name);
+        let status = Command::new("qpdf")
+            .args(["--encrypt", user_password, "owner", "256", "--"])
+            .arg(&letter)
+            .arg(&encrypted)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = dir.path().join("out.pdf");
+        let result = hoso()
+            .arg("ocr")
+            .arg(&encrypted)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains("lỗi [input-unsupported]") && stderr.contains("encrypted"),
+            "{name}: {stderr}"
+        );
+        assert!(!output.exists());
+    }
+}
