@@ -156,7 +156,18 @@ fn a_scanned_png_becomes_a_searchable_pdf_that_independent_readers_accept() {
             .arg("-")
             .output()
             .unwrap();
-        assert_keywords(&String::from_utf8(extracted.stdout).unwrap(), 4);
+        let extracted = String::from_utf8(extracted.stdout).unwrap();
+        assert_keywords(&extracted, 4);
+        // The text layer holds exactly the recognized words: pdftotext gets the same
+        // multiset of words back (its line order may differ from ours).
+        let mut ours: Vec<&str> = page["text"].as_str().unwrap().split_whitespace().collect();
+        let mut theirs: Vec<&str> = extracted.split_whitespace().collect();
+        ours.sort_unstable();
+        theirs.sort_unstable();
+        assert_eq!(
+            ours, theirs,
+            "pdftotext must return the words of the OCR text"
+        );
     }
     // The bilevel scan stays small: its PNG data is embedded as it was.
     let size = std::fs::metadata(run.pdf()).unwrap().len();
