@@ -52,7 +52,7 @@ where
 
     std::thread::scope(|scope| {
         // Owned by this closure, so they close when it returns, before the scope joins.
-        let (token_tx, result_rx) = (token_tx, result_rx);
+        let (token_tx, result_rx, page_rx) = (token_tx, result_rx, page_rx);
         let reader_results = result_tx.clone();
         scope.spawn(move || {
             read_pages(
@@ -67,6 +67,9 @@ where
             let (page_rx, result_tx) = (page_rx.clone(), result_tx.clone());
             scope.spawn(move || work(pool, settings, &page_rx, &result_tx));
         }
+        // Only the workers keep the page queue open: when they have all stopped (say, no
+        // engine could start), the reader's next send fails and it stops too.
+        drop(page_rx);
         drop(result_tx);
         let outcome = deliver_in_order(&result_rx, &token_tx, &mut on_page);
         // On an early error the reader and workers may be blocked on these channels:

@@ -413,13 +413,16 @@ fn bad_inputs_fail_clearly_and_leave_no_output_behind() {
             .collect();
         assert!(left.is_empty(), "{name}: left behind {left:?}");
     }
-    let missing_pack = hoso()
-        .arg("ocr")
-        .arg(SAMPLE)
-        .args(["--lang", "vie+zzz_missing", "-o"])
-        .arg(dir.path().join("out.pdf"))
-        .output()
-        .unwrap();
+    // Many pages, so the reader is still queueing pages when every worker has failed to
+    // start an engine: the run must stop, not wait forever for workers that are gone.
+    let missing_pack = output_within(
+        hoso()
+            .arg("ocr")
+            .args([SAMPLE; 8])
+            .args(["--lang", "vie+zzz_missing", "-o"])
+            .arg(dir.path().join("out.pdf")),
+        std::time::Duration::from_secs(60),
+    );
     let stderr = String::from_utf8_lossy(&missing_pack.stderr);
     assert_ne!(missing_pack.status.code(), Some(0));
     assert!(
@@ -427,6 +430,24 @@ fn bad_inputs_fail_clearly_and_leave_no_output_behind() {
         "{stderr}"
     );
     assert!(!dir.path().join("out.pdf").exists());
+}
+
+/// Runs `command`, failing the test instead of hanging when it does not finish in time.
+fn output_within(command: &mut Command, limit: std::time::Duration) -> std::process::Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{command:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// A PNG whose header claims `width` x `height` pixels, with no image data.
