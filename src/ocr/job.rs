@@ -145,8 +145,19 @@ fn work(
         };
         let Ok((index, page)) = next else { return };
         let result = match page {
-            InputPage::Scan(image) => recognize_page(&mut engines, &image, settings)
-                .map(|result| DonePage::Recognized(image, result)),
+            InputPage::Scan(image) => {
+                // A bug on one page must not take the whole process down: it fails that page.
+                let recognized = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    recognize_page(&mut engines, &image, settings)
+                }));
+                match recognized {
+                    Ok(result) => result.map(|result| DonePage::Recognized(image, result)),
+                    Err(_) => Err(OcrError::Engine {
+                        page: image.label,
+                        step: "internal error".to_owned(),
+                    }),
+                }
+            }
             InputPage::Kept(kept) => Ok(DonePage::Kept(kept)),
         };
         if results.send(Message::Page(index, result)).is_err() {
