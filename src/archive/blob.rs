@@ -234,7 +234,6 @@ impl BlobStore for LocalBlobStore {
 /// Returns whether the content was new.
 fn publish(temp: &TempFile, target: &Path) -> Result<bool, ArchiveError> {
     let shard = target.parent().unwrap_or(target);
-    let created_shard = !shard.exists();
     std::fs::create_dir_all(shard).map_err(io_error(shard))?;
     let mut permissions = std::fs::metadata(&temp.path)
         .map_err(io_error(&temp.path))?
@@ -253,11 +252,10 @@ fn publish(temp: &TempFile, target: &Path) -> Result<bool, ArchiveError> {
     }
     // The new name is durable only once its directory entry is on disk, and a new shard
     // folder only once its parent's entry is.
-    sync_dir(shard)?;
-    if created_shard {
-        for dir in shard.ancestors().skip(1).take(2) {
-            sync_dir(dir)?;
-        }
+    // (Always, not only when this call created the shard: a concurrent writer may have
+    // created it an instant earlier without having synced it yet.)
+    for dir in shard.ancestors().take(3) {
+        sync_dir(dir)?;
     }
     Ok(true)
 }

@@ -249,8 +249,20 @@ pub(super) fn decode_single(name: &str, bytes: Vec<u8>) -> Result<PageImage, Ocr
     .unwrap_or((DEFAULT_DPI, DEFAULT_DPI));
     let image = reader.decode().map_err(|e| corrupt(e.to_string()))?;
     let label = name.to_owned();
+    let has_alpha = image.color().has_alpha();
     let (gray, rgb) = match image {
         image::DynamicImage::ImageLuma8(gray) => (gray.into_raw(), None),
+        // Transparent parts are paper: composite on white (dropping alpha would turn a
+        // transparent background black).
+        other if has_alpha => {
+            let rgb: Vec<u8> = other
+                .into_rgba8()
+                .into_raw()
+                .chunks_exact(4)
+                .flat_map(composite_on_white)
+                .collect();
+            (luma_of_rgb(&rgb), Some(rgb))
+        }
         other if other.color().has_color() => {
             let rgb = other.into_rgb8().into_raw();
             (luma_of_rgb(&rgb), Some(rgb))
@@ -332,10 +344,6 @@ fn decode_tiff_page(
     let (width, height) = decoder.dimensions().map_err(corrupt)?;
     check_size(name, page, width, height)?;
     let dpi = tiff_dpi(decoder).unwrap_or((DEFAULT_DPI, DEFAULT_DPI));
-    let white_is_zero = matches!(
-        decoder.get_tag_u32(tiff::tags::Tag::PhotometricInterpretation),
-        Ok(0)
-    );
     let color = decoder.colortype().map_err(corrupt)?;
     let data = decoder.read_image().map_err(corrupt)?;
     let label = format!("{name}, trang {page}");
@@ -347,18 +355,14 @@ fn decode_tiff_page(
             for row in packed.chunks(row_bytes).take(height as usize) {
                 for x in 0..width as usize {
                     let bit = (row.get(x / 8).copied().unwrap_or(0) >> (7 - x % 8)) & 1;
-                    // BlackIsZero: 1 is white; WhiteIsZero (usual for fax G4): 1 is black.
-                    gray.push(if (bit == 1) != white_is_zero { 255 } else { 0 });
+                    // The tiff crate already turns WhiteIsZero data into BlackIsZero: 1 is white.
+                    gray.push(if bit == 1 { 255 } else { 0 });
                 }
             }
             (gray, None)
         }
-        (ColorType::Gray(8), DecodingResult::U8(mut gray)) => {
-            if white_is_zero {
-                gray.iter_mut().for_each(|v| *v = 255 - *v);
-            }
-            (gray, None)
-        }
+        // WhiteIsZero data arrives already inverted by the tiff crate.
+        (ColorType::Gray(8), DecodingResult::U8(gray)) => (gray, None),
         (ColorType::Gray(16), DecodingResult::U16(values)) => {
             (values.iter().map(|v| (v >> 8) as u8).collect(), None)
         }

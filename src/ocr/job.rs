@@ -88,18 +88,26 @@ fn read_pages(
     results: &SyncSender<Message>,
 ) {
     let mut index = 0;
+    let mut holding_token = false;
     for path in inputs {
-        let file_pages = match input::open(path, text_pages) {
+        let mut file_pages = match input::open(path, text_pages) {
             Ok(file_pages) => file_pages,
             Err(e) => {
                 let _ = results.send(Message::Page(index, Err(e)));
                 return;
             }
         };
-        for page in file_pages {
-            if tokens.recv().is_err() {
-                return; // the consumer stopped
+        loop {
+            // The token is taken before the page is decoded, so decoded pages never
+            // outnumber the tokens; one left over at the end of a file serves the next.
+            if !holding_token {
+                if tokens.recv().is_err() {
+                    return; // the consumer stopped
+                }
+                holding_token = true;
             }
+            let Some(page) = file_pages.next() else { break };
+            holding_token = false;
             match page {
                 Ok(page) => {
                     if pages.send((index, page)).is_err() {
@@ -131,13 +139,9 @@ fn work(
     pages: &Mutex<Receiver<(usize, InputPage)>>,
     results: &SyncSender<Message>,
 ) {
-    let mut engines = match pool.checkout() {
-        Ok(engines) => engines,
-        Err(e) => {
-            let _ = results.send(Message::Page(0, Err(e)));
-            return;
-        }
-    };
+    // Engines start with the worker's first scan, so a short document on many cores does not
+    // start an engine per core.
+    let mut engines = None;
     loop {
         let next = match pages.lock() {
             Ok(receiver) => receiver.recv(),
@@ -146,9 +150,21 @@ fn work(
         let Ok((index, page)) = next else { return };
         let result = match page {
             InputPage::Scan(image) => {
+                if engines.is_none() {
+                    match pool.checkout() {
+                        Ok(checked_out) => engines = Some(checked_out),
+                        Err(e) => {
+                            let _ = results.send(Message::Page(index, Err(e)));
+                            return;
+                        }
+                    }
+                }
+                let Some(engines) = engines.as_mut() else {
+                    return;
+                };
                 // A bug on one page must not take the whole process down: it fails that page.
                 let recognized = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    recognize_page(&mut engines, &image, settings)
+                    recognize_page(engines, &image, settings)
                 }));
                 match recognized {
                     Ok(result) => result.map(|result| DonePage::Recognized(image, result)),

@@ -162,13 +162,15 @@ impl PdfPages {
             .document
             .get_page_images(page_id)
             .map_err(|e| self.corrupt(number, e.to_string()))?;
-        let image = images
-            .into_iter()
-            .max_by_key(|image| image.width.saturating_mul(image.height))
-            .ok_or_else(|| OcrError::Unsupported {
-                file: self.name.clone(),
-                reason: format!("page {number} has neither text nor an image"),
-            })?;
+        // One image filling the page is a scan whose pixels can be taken as they are. Anything
+        // else (strips, a logo beside vector art, masks, /Decode, colour spaces other than
+        // grey and RGB, page rotation) is rendered by poppler, which applies all of it.
+        let simple = images.len() == 1
+            && page_rotation(&self.document, page_id) == 0
+            && is_plain_image(&images[0]);
+        let Some(image) = images.into_iter().next().filter(|_| simple) else {
+            return render(&self.path, &self.name, number, label);
+        };
         let (width, height) = (
             u32::try_from(image.width).unwrap_or(0),
             u32::try_from(image.height).unwrap_or(0),
@@ -185,13 +187,13 @@ impl PdfPages {
         let mut page = match filters.as_slice() {
             ["DCTDecode"] => input::decode_single(&label, image.content.to_vec())?,
             ["CCITTFaxDecode"] => self.ccitt(&image, number, &label)?,
-            [] | ["FlateDecode"] => self.raw(image.id, &image, number, &label)?,
-            other => {
-                return Err(OcrError::Unsupported {
-                    file: self.name.clone(),
-                    reason: format!("page {number}: image encoding {other:?} is not supported"),
-                });
-            }
+            [] | ["FlateDecode"] => match self.raw(image.id, &image, number, &label) {
+                Err(OcrError::Unsupported { .. }) => {
+                    return render(&self.path, &self.name, number, label);
+                }
+                other => other?,
+            },
+            _ => return render(&self.path, &self.name, number, label),
         };
         page.dpi = dpi;
         page.label = label;
@@ -333,13 +335,54 @@ impl PdfPages {
     }
 }
 
-/// What text the page's content shows, following the text rendering mode (`Tr`).
+/// Whether an image can be taken out of the PDF as it is: grey or RGB (or a bilevel
+/// CCITT/DCT image), no mask, no /Decode array, no soft mask, no colour key.
+fn is_plain_image(image: &lopdf::xobject::PdfImage<'_>) -> bool {
+    let dictionary = image.origin_dict;
+    let flagged = |key: &[u8]| dictionary.get(key).is_ok();
+    let space = image.color_space.as_deref().unwrap_or("DeviceGray");
+    !flagged(b"ImageMask")
+        && !flagged(b"Decode")
+        && !flagged(b"SMask")
+        && !flagged(b"Mask")
+        && matches!(space, "DeviceGray" | "DeviceRGB")
+}
+
+/// The page's /Rotate (inherited), as a multiple of 90 in 0..360.
+fn page_rotation(document: &Document, page_id: ObjectId) -> i64 {
+    let own = document
+        .get_dictionary(page_id)
+        .ok()
+        .and_then(|page| page.get(b"Rotate").ok().cloned());
+    own.or_else(|| inherited(document, page_id, b"Rotate"))
+        .and_then(|value| value.as_i64().ok())
+        .unwrap_or(0)
+        .rem_euclid(360)
+}
+
+/// What text the page shows, following the text rendering mode (`Tr`) and looking into the
+/// form XObjects it draws (tools that stamp or merge pages put the whole page in one).
 fn page_text(document: &Document, page_id: ObjectId) -> PageText {
     let Ok(content) = document.get_and_decode_page_content(page_id) else {
         return PageText::None;
     };
+    let resources = document.get_dictionary(page_id).ok().and_then(|page| {
+        page.get(b"Resources")
+            .ok()
+            .cloned()
+            .or_else(|| inherited(document, page_id, b"Resources"))
+    });
+    operations_text(document, &content.operations, resources.as_ref(), 0)
+}
+
+fn operations_text(
+    document: &Document,
+    operations: &[lopdf::content::Operation],
+    resources: Option<&Object>,
+    depth: usize,
+) -> PageText {
     let (mut mode, mut found) = (0, PageText::None);
-    for op in &content.operations {
+    for op in operations {
         match op.operator.as_str() {
             "Tr" => {
                 mode = op
@@ -348,14 +391,53 @@ fn page_text(document: &Document, page_id: ObjectId) -> PageText {
                     .and_then(|m| m.as_i64().ok())
                     .unwrap_or(0)
             }
-            // Text state is reset at the start of each text object only for the matrix; the
-            // rendering mode persists, as the graphics state does.
+            // The rendering mode is graphics state: it persists across text objects.
             "Tj" | "TJ" | "'" | "\"" if mode == 3 => found = PageText::InvisibleOnly,
             "Tj" | "TJ" | "'" | "\"" => return PageText::Visible,
+            "Do" if depth < 8 => {
+                let Some(form) = form_xobject(document, resources, op.operands.first()) else {
+                    continue;
+                };
+                let Ok(data) = form.decompressed_content() else {
+                    continue;
+                };
+                let Ok(content) = lopdf::content::Content::decode(&data) else {
+                    continue;
+                };
+                let form_resources = form.dict.get(b"Resources").ok().cloned();
+                let inner = form_resources.as_ref().or(resources);
+                match operations_text(document, &content.operations, inner, depth + 1) {
+                    PageText::Visible => return PageText::Visible,
+                    PageText::InvisibleOnly => found = PageText::InvisibleOnly,
+                    PageText::None => {}
+                }
+            }
             _ => {}
         }
     }
     found
+}
+
+/// The form XObject that `Do name` draws, if it is a form (not an image).
+fn form_xobject<'a>(
+    document: &'a Document,
+    resources: Option<&Object>,
+    name: Option<&Object>,
+) -> Option<&'a lopdf::Stream> {
+    let name = name?.as_name().ok()?;
+    let resources = resolve_dictionary(document, resources?)?;
+    let xobjects = resolve_dictionary(document, resources.get(b"XObject").ok()?)?;
+    let id = xobjects.get(name).ok()?.as_reference().ok()?;
+    let stream = document.get_object(id).ok()?.as_stream().ok()?;
+    (stream.dict.get(b"Subtype").ok()?.as_name().ok()? == b"Form").then_some(stream)
+}
+
+fn resolve_dictionary(document: &Document, object: &Object) -> Option<lopdf::Dictionary> {
+    match object {
+        Object::Reference(id) => document.get_dictionary(*id).ok().cloned(),
+        Object::Dictionary(dictionary) => Some(dictionary.clone()),
+        _ => None,
+    }
 }
 
 /// An attribute the page inherits from its ancestors in the page tree.
@@ -386,7 +468,12 @@ fn collect_references(object: &Object, found: &mut Vec<ObjectId>) {
 
 fn collect_dictionary(dictionary: &lopdf::Dictionary, found: &mut Vec<ObjectId>) {
     for (key, value) in dictionary.iter() {
-        if key.as_slice() != b"Parent" {
+        // These lead to the page tree, other pages (link destinations, articles) or the
+        // structure tree: following them would copy the rest of the document.
+        if !matches!(
+            key.as_slice(),
+            b"Parent" | b"P" | b"Dest" | b"B" | b"StructParent" | b"StructParents"
+        ) {
             collect_references(value, found);
         }
     }
