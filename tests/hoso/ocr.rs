@@ -737,3 +737,62 @@ fn encrypted_pdfs_are_refused_even_without_a_user_password() {
         assert!(!output.exists());
     }
 }
+
+#[test]
+fn a_transparent_background_is_paper_not_ink() {
+    let dir = tempfile::tempdir().unwrap();
+    // Black letters on a fully transparent (alpha 0, colour black) background.
+    let sample = sample_gray();
+    let rgba = image::RgbaImage::from_fn(sample.width(), sample.height(), |x, y| {
+        let ink = sample.get_pixel(x, y)[0] < 128;
+        image::Rgba([0, 0, 0, if ink { 255 } else { 0 }])
+    });
+    let path = dir.path().join("transparent.png");
+    rgba.save(&path).unwrap();
+    let run = ocr(&[&path], &[]);
+    assert_keywords(&run.text(), 4);
+}
+
+#[test]
+fn a_born_digital_page_drawn_through_a_form_xobject_keeps_its_text() {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let letter = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/cong-van.pdf");
+    let mut document = Document::load(&letter).unwrap();
+    let page_id = *document.get_pages().values().next().unwrap();
+    // Move the page's content and resources into a form XObject, as stamping tools do.
+    let content = document.get_page_content(page_id);
+    let page = document.get_dictionary(page_id).unwrap().clone();
+    let resources = page.get(b"Resources").unwrap().clone();
+    let form = document.add_object(Stream::new(
+        dictionary! { "Type" => "XObject", "Subtype" => "Form", "BBox" => vec![0.into(), 0.into(), 595.into(), 842.into()], "Resources" => resources },
+        content,
+    ));
+    let new_content = document.add_object(Stream::new(dictionary! {}, b"q /Fx0 Do Q".to_vec()));
+    let page = document.get_dictionary_mut(page_id).unwrap();
+    page.set("Contents", Object::Reference(new_content));
+    page.set(
+        "Resources",
+        dictionary! { "XObject" => dictionary! { "Fx0" => form } },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let stamped = dir.path().join("stamped.pdf");
+    document.save(&stamped).unwrap();
+    let run = ocr(&[&stamped], &[]);
+    assert_eq!(
+        run.page(0)["text_source"],
+        "original",
+        "the page has text, inside its form"
+    );
+    if tool("pdftotext") {
+        let text = Command::new("pdftotext")
+            .arg(run.pdf())
+            .arg("-")
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8(text.stdout)
+                .unwrap()
+                .contains("bổ sung hồ sơ")
+        );
+    }
+}
