@@ -308,11 +308,8 @@ pub fn recognize_page(
     page: &PageImage,
     settings: &OcrSettings,
 ) -> Result<PageResult, OcrError> {
-    let failed = |step: &str| OcrError::Engine {
-        page: page.label.clone(),
-        step: step.to_owned(),
-    };
-    let dpi = page.dpi.0.round().max(1.0) as u32;
+    let failed = |step: &str| engine_failed(page, step);
+    let dpi = engine_dpi(page);
     let original =
         Pix::from_gray(page.width, page.height, &page.gray, dpi).ok_or_else(|| failed("image"))?;
     let as_scanned = read_turned(engines, &original, 0, page, settings)?;
@@ -351,6 +348,18 @@ pub fn recognize_page(
     )
 }
 
+fn engine_failed(page: &PageImage, step: &str) -> OcrError {
+    OcrError::Engine {
+        page: page.label.clone(),
+        step: step.to_owned(),
+    }
+}
+
+/// The resolution Tesseract is told: the scan's horizontal one, in whole dpi.
+fn engine_dpi(page: &PageImage) -> u32 {
+    page.dpi.0.round().max(1.0) as u32
+}
+
 /// Turns `original` clockwise by `degrees` (a multiple of 90), straightens and reads it.
 fn read_turned(
     engines: &mut Engines,
@@ -359,11 +368,8 @@ fn read_turned(
     page: &PageImage,
     settings: &OcrSettings,
 ) -> Result<PageResult, OcrError> {
-    let failed = |step: &str| OcrError::Engine {
-        page: page.label.clone(),
-        step: step.to_owned(),
-    };
-    let dpi = page.dpi.0.round().max(1.0) as u32;
+    let failed = |step: &str| engine_failed(page, step);
+    let dpi = engine_dpi(page);
     let turned = match degrees {
         0 => None,
         degrees => Some(
