@@ -143,10 +143,15 @@ impl PdfPages {
             }
             index += 1;
         }
-        let text = self
+        let mut text = self
             .document
             .extract_text(&[number as u32])
             .unwrap_or_default();
+        // lopdf reads only the page's own content; poppler also reads text drawn through
+        // form XObjects and fonts lopdf cannot map.
+        if text.trim().is_empty() {
+            text = poppler_text(&self.path, number).unwrap_or_default();
+        }
         let text = unicode_normalization::UnicodeNormalization::nfc(text.as_str()).collect();
         KeptPage {
             label,
@@ -503,6 +508,21 @@ fn page_size(document: &Document, page_id: ObjectId) -> (f64, f64) {
         }
         _ => (595.0, 842.0),
     }
+}
+
+/// The text of page `number` as poppler's `pdftotext` reads it, when poppler is installed.
+fn poppler_text(path: &Path, number: usize) -> Option<String> {
+    let page = number.to_string();
+    let output = Command::new("pdftotext")
+        .args(["-q", "-enc", "UTF-8", "-f", &page, "-l", &page])
+        .arg(path)
+        .arg("-")
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Renders page `number` at 300 dpi in grey with poppler (for --force-ocr).

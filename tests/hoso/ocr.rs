@@ -784,6 +784,16 @@ fn a_born_digital_page_drawn_through_a_form_xobject_keeps_its_text() {
         "the page has text, inside its form"
     );
     if tool("pdftotext") {
+        assert!(
+            run.page(0)["text"]
+                .as_str()
+                .unwrap()
+                .contains("bổ sung hồ sơ"),
+            "{}",
+            run.page(0)["text"]
+        );
+    }
+    if tool("pdftotext") {
         let text = Command::new("pdftotext")
             .arg(run.pdf())
             .arg("-")
