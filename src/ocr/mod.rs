@@ -326,26 +326,29 @@ pub fn recognize_page(
     };
     // OSD needs only the shapes of letters: half resolution is enough and 4x cheaper.
     let small = original.half().ok_or_else(|| failed("orientation"))?;
-    let Some(found) = osd.detect_orientation(&small, (dpi / 2).max(1)) else {
-        return Ok(as_scanned);
-    };
-    let turns = (360 - found.degrees) % 360;
-    if found.confidence < settings.min_orientation_confidence || turns == 0 {
-        return Ok(PageResult {
-            orientation_confidence: Some(found.confidence),
-            ..as_scanned
-        });
-    }
-    let mut turned = read_turned(engines, &original, turns, page, settings)?;
-    turned.orientation_confidence = Some(found.confidence);
+    let found = osd.detect_orientation(&small, (dpi / 2).max(1));
     let vertical = mostly_vertical(&as_scanned.lines);
-    Ok(
-        if vertical || turned.mean_confidence >= as_scanned.mean_confidence {
-            turned
-        } else {
-            as_scanned
-        },
-    )
+    let confident = found.filter(|f| f.confidence >= settings.min_orientation_confidence);
+    let candidates: Vec<u32> = match (confident, vertical) {
+        (Some(found), _) => vec![(360 - found.degrees) % 360],
+        // Tesseract read the page as vertical text but OSD is unsure which way it lies: the
+        // page is on its side, so try both quarter turns and keep the better reading.
+        (None, true) => vec![90, 270],
+        (None, false) => Vec::new(),
+    };
+    let mut best = as_scanned;
+    best.orientation_confidence = found.map(|f| f.confidence);
+    for turns in candidates.into_iter().filter(|turns| *turns != 0) {
+        let mut turned = read_turned(engines, &original, turns, page, settings)?;
+        turned.orientation_confidence = best.orientation_confidence;
+        let best_is_vertical = mostly_vertical(&best.lines);
+        if (best_is_vertical && !mostly_vertical(&turned.lines))
+            || turned.mean_confidence > best.mean_confidence
+        {
+            best = turned;
+        }
+    }
+    Ok(best)
 }
 
 fn engine_failed(page: &PageImage, step: &str) -> OcrError {
