@@ -806,3 +806,59 @@ fn a_born_digital_page_drawn_through_a_form_xobject_keeps_its_text() {
         );
     }
 }
+
+/// The shared corpus beside the checkout (`../shared/corpora`, or `HOSO_CORPORA`).
+fn corpora() -> Option<PathBuf> {
+    let dir = std::env::var_os("HOSO_CORPORA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    eprintln!(
+        "SKIPPED (conformance): no corpus at {} (set HOSO_CORPORA)",
+        dir.display()
+    );
+    None
+}
+
+#[test]
+fn conformance_real_scans_read_with_their_ground_truth_words() {
+    let Some(corpora) = corpora() else { return };
+    let real = corpora.join("ocr/real");
+    // Real scanner output: G4 TIFFs of printed Vietnamese prose, and a rendered official form.
+    let stems = ["vietsample_p0", "vietsample1_p0", "cccd_p-2"];
+    let inputs: Vec<PathBuf> = stems
+        .iter()
+        .map(|stem| {
+            let tif = real.join(format!("{stem}.tif"));
+            if tif.exists() {
+                tif
+            } else {
+                real.join(format!("{stem}.png"))
+            }
+        })
+        .collect();
+    let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let run = ocr(&paths, &["--lang", "vie"]);
+    for (index, stem) in stems.iter().enumerate() {
+        let truth = std::fs::read_to_string(real.join(format!("{stem}.gt.txt"))).unwrap();
+        let ours = run.page(index)["text"].as_str().unwrap().to_owned();
+        let clean = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned();
+        let our_words: std::collections::HashSet<String> =
+            ours.split_whitespace().map(clean).collect();
+        let words: Vec<String> = truth
+            .split_whitespace()
+            .map(clean)
+            .filter(|w| w.chars().count() >= 3)
+            .collect();
+        let found = words.iter().filter(|w| our_words.contains(*w)).count();
+        eprintln!("{stem}: {found} of {} words", words.len());
+        // Measured recall of words of 3+ letters on these pages: 94-97 %.
+        assert!(
+            found * 100 >= words.len() * 90,
+            "{stem}: only {found} of {} words read",
+            words.len()
+        );
+    }
+}
