@@ -1,5 +1,6 @@
 //! Shared test set-up: databases on both backends, pipelines over temporary folders.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hoso::archive::Archive;
@@ -15,7 +16,7 @@ pub fn postgres_base_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
@@ -100,4 +101,19 @@ pub async fn pipeline(db: &TestDb) -> (Arc<Pipeline>, TempDir) {
     let blobs = LocalBlobStore::open(blob_dir.path()).unwrap();
     let pipeline = Pipeline::new(db.archive().await, Arc::new(blobs), 2);
     (Arc::new(pipeline), blob_dir)
+}
+
+/// The shared corpus beside the checkout (`../shared/corpora`, or `HOSO_CORPORA`).
+pub fn corpora() -> Option<PathBuf> {
+    let dir = std::env::var_os("HOSO_CORPORA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    eprintln!(
+        "SKIPPED (conformance): no corpus at {} (set HOSO_CORPORA)",
+        dir.display()
+    );
+    None
 }

@@ -6,4 +6,5 @@ mod cli;
 mod helpers;
 mod http;
 mod ocr;
+mod pki;
 mod storage;

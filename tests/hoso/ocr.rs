@@ -8,6 +8,9 @@ use std::process::Command;
 use image::{GrayImage, ImageFormat, Luma};
 use serde_json::Value;
 
+use crate::helpers::corpora;
+use crate::pki::tool;
+
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/scan-quyet-dinh.png");
 
 /// Phrases of the sample page that a correct OCR must find (samples/README.md).
@@ -23,22 +26,6 @@ fn hoso() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hoso"));
     command.env_remove("HOSO_CONFIG").env("HOSO_JOBS", "2");
     command
-}
-
-fn tool(name: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").is_err(),
-            "{name} is required in CI (scripts/install-deps installs it)"
-        );
-        eprintln!("SKIPPED part: {name} is not installed");
-    }
-    found
 }
 
 struct Run {
@@ -785,21 +772,6 @@ fn a_born_digital_page_drawn_through_a_form_xobject_keeps_its_text() {
                 .contains("bổ sung hồ sơ")
         );
     }
-}
-
-/// The shared corpus beside the checkout (`../shared/corpora`, or `HOSO_CORPORA`).
-fn corpora() -> Option<PathBuf> {
-    let dir = std::env::var_os("HOSO_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    eprintln!(
-        "SKIPPED (conformance): no corpus at {} (set HOSO_CORPORA)",
-        dir.display()
-    );
-    None
 }
 
 #[test]
