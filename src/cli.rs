@@ -48,15 +48,11 @@ struct GlobalArgs {
         hide_env_values = true
     )]
     database_url: Option<String>,
-    /// Folder of trusted root certificates; repeat for several [default: certs/trust]
-    #[arg(
-        long = "trust",
-        env = "HOSO_TRUST_DIRS",
-        value_delimiter = ':',
-        global = true,
-        value_name = "DIR"
-    )]
-    trust_dirs: Option<Vec<PathBuf>>,
+    /// Extra folder of trusted certificates, added to the configured trust store
+    /// (certs/trust by default; HOSO_TRUST_DIRS or trust_dirs in hoso.toml replace that);
+    /// repeat for several
+    #[arg(long = "trust", global = true, value_name = "DIR")]
+    trust: Vec<PathBuf>,
     /// Tesseract languages for OCR, joined by '+' [default: vie+eng]
     #[arg(long, env = "HOSO_OCR_LANGUAGES", global = true, value_name = "LANGS")]
     ocr_languages: Option<Languages>,
@@ -74,8 +70,8 @@ enum Command {
     Serve(ServeArgs),
     /// Số hóa: ảnh quét -> PDF tìm kiếm được / OCR scans into a searchable PDF (issue #3)
     Ocr(OcrArgs),
-    /// Ký số PAdES / Sign a PDF with a PAdES signature (issue #4)
-    Sign(InOutArgs),
+    /// Ký số PAdES / Sign a PDF with a PAdES signature (B-B, B-T, B-LT, B-LTA)
+    Sign(Box<SignArgs>),
     /// Kiểm tra chữ ký / Verify the signatures of a PDF (issue #5)
     Verify(VerifyArgs),
     /// Đưa tài liệu vào kho lưu trữ / Ingest documents into the archive (issue #6)
@@ -148,12 +144,150 @@ impl OcrArgs {
 }
 
 #[derive(Debug, Args)]
-struct InOutArgs {
-    /// Input PDF
+#[command(group(clap::ArgGroup::new("key").args(["p12", "pkcs11_module"])))]
+struct SignArgs {
+    /// The PDF to sign (never modified, except by --extend without -o)
     input: PathBuf,
-    /// Output PDF
+    /// The signed PDF to write (required unless --extend, which then updates INPUT in place)
     #[arg(short = 'o', long = "output", value_name = "OUT.pdf")]
-    output: PathBuf,
+    output: Option<PathBuf>,
+    /// Key and certificate in a PKCS#12 file (.p12/.pfx)
+    #[arg(long, value_name = "FILE")]
+    p12: Option<PathBuf>,
+    /// Environment variable holding the PKCS#12 password [default: ask on the terminal]
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// PKCS#11 module of the token or HSM, e.g. /usr/lib/softhsm/libsofthsm2.so
+    #[arg(long, value_name = "SO", requires_all = ["token_label", "key_label"])]
+    pkcs11_module: Option<PathBuf>,
+    /// Label of the token
+    #[arg(long, value_name = "L")]
+    token_label: Option<String>,
+    /// Label of the private key (its certificate has the same label or CKA_ID)
+    #[arg(long, value_name = "K")]
+    key_label: Option<String>,
+    /// Environment variable holding the token PIN [default: ask on the terminal]
+    #[arg(long, value_name = "VAR")]
+    pin_env: Option<String>,
+    /// Issuing CA certificates (PEM) to embed when the key file or token lacks them
+    #[arg(long, value_name = "FILE")]
+    chain: Vec<PathBuf>,
+    /// PAdES level [default: B-T when a TSA is configured, else B-B]
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    level: Option<crate::pades::sign::Level>,
+    /// Extend an already signed document to this level instead of signing: B-LT adds
+    /// validation data, B-LTA also a new archive timestamp
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level, conflicts_with_all = ["key", "certify", "appearance"])]
+    extend: Option<crate::pades::sign::Level>,
+    /// RFC 3161 timestamp authority
+    #[arg(long, env = "HOSO_TSA_URL", value_name = "URL")]
+    tsa: Option<String>,
+    /// Digest algorithm: sha256, sha384 or sha512
+    #[arg(long, value_name = "ALG", default_value = "sha256", value_parser = parse_digest)]
+    digest: crate::pades::key::DigestAlgorithm,
+    /// Use RSASSA-PSS instead of RSA PKCS#1 v1.5 (RSA keys)
+    #[arg(long)]
+    pss: bool,
+    /// Reason for signing (/Reason)
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
+    /// Place of signing (/Location)
+    #[arg(long, value_name = "TEXT")]
+    location: Option<String>,
+    /// Contact of the signer (/ContactInfo)
+    #[arg(long, value_name = "TEXT")]
+    contact: Option<String>,
+    /// Certification signature (DocMDP): 1 no changes, 2 form filling and signing, 3 also
+    /// annotations
+    #[arg(long, value_name = "P", default_value = "none", value_parser = ["none", "1", "2", "3"])]
+    certify: String,
+    /// Signature field: an existing empty one to sign, or the name of the new one
+    #[arg(long, value_name = "NAME")]
+    field: Option<String>,
+    /// Visible signature layout (Decree 30/2020)
+    #[arg(long, value_enum, default_value_t = AppearanceKind::None)]
+    appearance: AppearanceKind,
+    /// Signature image (official: blue PNG) or seal image (organization: red PNG), with
+    /// transparency
+    #[arg(long, value_name = "PNG")]
+    image: Option<PathBuf>,
+    /// Page of the visible signature, from 1 [default: the anchor's page, else the last page
+    /// for official, the page of the official's signature for organization, 1 for stamps]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    page: Option<u32>,
+    /// Rectangle of the visible signature in points from the bottom left: x1,y1,x2,y2
+    #[arg(long, value_name = "X1,Y1,X2,Y2", value_parser = parse_rect)]
+    rect: Option<[f64; 4]>,
+    /// Text on the page under which the official's signature image goes, e.g. the signer's
+    /// title "CHỦ TỊCH"
+    #[arg(long, value_name = "TEXT")]
+    anchor: Option<String>,
+    /// Real diameter of the seal in millimetres (organization)
+    #[arg(long, value_name = "MM", default_value_t = 36.0)]
+    seal_size: f64,
+    /// Organization name on the stamp [default: O= of the certificate]
+    #[arg(long, value_name = "TEXT")]
+    organization: Option<String>,
+    /// Copy form on a copy stamp: "SAO Y", "SAO LỤC" or "TRÍCH SAO"
+    #[arg(long, value_name = "TEXT", default_value = "SAO Y")]
+    copy_type: String,
+    /// Number and symbol of the main document on an attachment stamp, e.g. 12/QĐ-UBND
+    #[arg(long, value_name = "TEXT")]
+    doc_number: Option<String>,
+    /// Pattern of the signing time on stamps (dd, MM, yyyy, HH, mm, ss)
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        default_value = "dd/MM/yyyy HH:mm:ss +07:00"
+    )]
+    time_format: String,
+    /// Put a QR code with a verification link on the stamp: BASE_URL/verify/SHA256
+    #[arg(long, env = "HOSO_VERIFY_BASE_URL", value_name = "BASE_URL")]
+    qr: Option<String>,
+    /// Sign even if the certificate does not chain to a trust anchor (tests and demos only)
+    #[arg(long)]
+    allow_untrusted: bool,
+    /// Check revocation (OCSP/CRL) before signing at B-B/B-T too
+    #[arg(long)]
+    check_revocation: bool,
+    /// Do not fetch anything (AIA, OCSP, CRL) except from the TSA
+    #[arg(long)]
+    offline: bool,
+    /// Output format of the report
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AppearanceKind {
+    None,
+    Official,
+    Organization,
+    Copy,
+    Attachment,
+}
+
+fn parse_level(text: &str) -> std::result::Result<crate::pades::sign::Level, String> {
+    crate::pades::sign::Level::parse(text)
+        .ok_or_else(|| "expected B-B, B-T, B-LT or B-LTA".to_owned())
+}
+
+fn parse_digest(text: &str) -> std::result::Result<crate::pades::key::DigestAlgorithm, String> {
+    crate::pades::key::DigestAlgorithm::parse(text)
+        .ok_or_else(|| "expected sha256, sha384 or sha512".to_owned())
+}
+
+fn parse_rect(text: &str) -> std::result::Result<[f64; 4], String> {
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>().map_err(|e| e.to_string()))
+        .collect::<std::result::Result<_, _>>()?;
+    match values.as_slice() {
+        [x1, y1, x2, y2] if x2 > x1 && y2 > y1 && values.iter().all(|v| v.is_finite()) => {
+            Ok([*x1, *y1, *x2, *y2])
+        }
+        _ => Err("expected x1,y1,x2,y2 with x2 > x1 and y2 > y1".to_owned()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -205,7 +339,11 @@ pub fn main() -> ExitCode {
         },
         data_dir: cli.global.data_dir,
         database_url: cli.global.database_url,
-        trust_dirs: cli.global.trust_dirs,
+        // HOSO_TRUST_DIRS replaces the configured folders; --trust adds to them.
+        trust_dirs: std::env::var_os("HOSO_TRUST_DIRS")
+            .filter(|v| !v.is_empty())
+            .map(|v| std::env::split_paths(&v).collect()),
+        extra_trust_dirs: cli.global.trust,
         ocr_languages: cli.global.ocr_languages,
         jobs: cli.global.jobs.map(usize::from),
         log: cli.global.log,
@@ -229,7 +367,7 @@ pub fn main() -> ExitCode {
         Command::Config => print_config(&config),
         Command::Trust(TrustCommand::List { format }) => list_trust(&config, format),
         Command::Ocr(args) => ocr(&config, args),
-        Command::Sign(_) => Err(Error::NotImplemented { command: "sign" }),
+        Command::Sign(args) => sign(&config, *args),
         Command::Verify(_) => Err(Error::NotImplemented { command: "verify" }),
         Command::Ingest(_) => Err(Error::NotImplemented { command: "ingest" }),
         Command::Search(_) => Err(Error::NotImplemented { command: "search" }),
@@ -508,4 +646,209 @@ fn list_trust(config: &Config, format: Format) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn sign(config: &Config, args: SignArgs) -> Result<()> {
+    use crate::pades::PadesError;
+    use crate::pades::document::SignatureInfo;
+    use crate::pades::key::{KeySigner, SoftwareKey};
+    use crate::pades::sign::{ExtendOptions, Level, SignOptions, extend_file, sign_file};
+
+    let trust = TrustStore::load(&config.trust_dirs)?;
+    let now = time::OffsetDateTime::now_utc();
+    if let Some(level) = args.extend {
+        let output = args.output.clone().unwrap_or_else(|| args.input.clone());
+        let outcome = extend_file(
+            &args.input,
+            &output,
+            &trust,
+            &ExtendOptions {
+                level,
+                digest: args.digest,
+                tsa_url: args.tsa.clone(),
+                allow_untrusted: args.allow_untrusted,
+            },
+            now,
+        )?;
+        return print_report(args.format, &outcome, || {
+            format!(
+                "đã gia hạn (extended): {}  level={} signatures={} sha256={}",
+                output.display(),
+                outcome.level,
+                outcome.signatures,
+                outcome.sha256
+            )
+        });
+    }
+    let Some(output) = args.output.clone() else {
+        return Err(Error::Config(ConfigError::InvalidValue {
+            key: "--output",
+            value: String::new(),
+            reason: "hoso sign needs -o OUT.pdf (only --extend updates in place)".to_owned(),
+        }));
+    };
+    let mut extra_certificates = Vec::new();
+    for path in &args.chain {
+        let bytes = std::fs::read(path).map_err(|e| PadesError::KeyUnusable {
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?;
+        let certs = openssl::x509::X509::stack_from_pem(&bytes)
+            .or_else(|_| openssl::x509::X509::from_der(&bytes).map(|c| vec![c]))
+            .map_err(|e| PadesError::KeyUnusable {
+                reason: format!("{} holds no certificate: {e}", path.display()),
+            })?;
+        for cert in certs {
+            extra_certificates.push(cert.to_der().map_err(crate::pades::key::openssl_error)?);
+        }
+    }
+    let signer: Box<dyn KeySigner> = match (&args.p12, &args.pkcs11_module) {
+        (Some(p12), _) => {
+            let password = read_secret(
+                args.password_env.as_deref(),
+                "Mật khẩu tệp khóa (PKCS#12 password): ",
+            )?;
+            Box::new(SoftwareKey::from_pkcs12_file(p12, &password)?)
+        }
+        (None, Some(module)) => {
+            let pin = read_secret(
+                args.pin_env.as_deref(),
+                "Mã PIN thiết bị ký số (token PIN): ",
+            )?;
+            Box::new(crate::pades::pkcs11::TokenKey::open(
+                crate::pades::pkcs11::TokenKeyRef {
+                    module,
+                    token_label: args.token_label.as_deref().unwrap_or_default(),
+                    key_label: args.key_label.as_deref().unwrap_or_default(),
+                    pin: &pin,
+                    extra_chain: extra_certificates.clone(),
+                },
+            )?)
+        }
+        (None, None) => {
+            return Err(Error::Config(ConfigError::InvalidValue {
+                key: "--p12/--pkcs11-module",
+                value: String::new(),
+                reason:
+                    "choose a key: --p12 FILE or --pkcs11-module SO --token-label L --key-label K"
+                        .to_owned(),
+            }));
+        }
+    };
+    let level = args.level.unwrap_or(if args.tsa.is_some() {
+        Level::BT
+    } else {
+        Level::BB
+    });
+    let certify = match args.certify.as_str() {
+        "none" => None,
+        level => level.parse::<u8>().ok(),
+    };
+    let request = crate::pades::layout::AppearanceRequest {
+        kind: match args.appearance {
+            AppearanceKind::None => crate::pades::layout::RequestKind::None,
+            AppearanceKind::Official => crate::pades::layout::RequestKind::Official,
+            AppearanceKind::Organization => crate::pades::layout::RequestKind::Organization,
+            AppearanceKind::Copy => crate::pades::layout::RequestKind::Copy {
+                copy_type: args.copy_type.clone(),
+            },
+            AppearanceKind::Attachment => crate::pades::layout::RequestKind::Attachment {
+                doc_number: args.doc_number.clone(),
+            },
+        },
+        image: args.image.clone(),
+        page: args.page.map(|p| p as usize - 1),
+        rect: args.rect,
+        anchor: args.anchor.clone(),
+        seal_diameter_mm: args.seal_size,
+        organization: args.organization.clone(),
+        time_format: args.time_format.clone(),
+        qr_base_url: args.qr.clone(),
+    };
+    let visible = crate::pades::layout::plan(&args.input, &request, signer.certificate(), now)?;
+    let options = SignOptions {
+        level,
+        digest: args.digest,
+        pss: args.pss,
+        tsa_url: args.tsa.clone(),
+        info: SignatureInfo {
+            name: None,
+            reason: args.reason.clone(),
+            location: args.location.clone(),
+            contact: args.contact.clone(),
+            certify,
+        },
+        field: args.field.clone(),
+        visible,
+        allow_untrusted: args.allow_untrusted,
+        check_revocation: args.check_revocation,
+        offline: args.offline,
+        extra_certificates,
+    };
+    let outcome = sign_file(&args.input, &output, signer.as_ref(), &trust, &options, now)?;
+    print_report(args.format, &outcome, || {
+        format!(
+            "đã ký (signed): {}  field={} level={} signer=\"{}\" reserved={}B used={}B sha256={}",
+            output.display(),
+            outcome.field,
+            outcome.level,
+            outcome.signer,
+            outcome.reserved,
+            outcome.used,
+            outcome.sha256
+        )
+    })
+}
+
+fn print_report<T: serde::Serialize>(
+    format: Format,
+    report: &T,
+    text: impl FnOnce() -> String,
+) -> Result<()> {
+    let line = match format {
+        Format::Json => {
+            serde_json::to_string_pretty(report).map_err(|e| Error::Task(e.to_string()))?
+        }
+        Format::Text => text(),
+    };
+    println!("{line}");
+    Ok(())
+}
+
+/// A password or PIN: from the named environment variable, else asked on the terminal
+/// without echo, else read as one line from standard input (for scripts). Never logged.
+fn read_secret(env_var: Option<&str>, prompt: &str) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if let Some(name) = env_var {
+        return std::env::var(name).map_err(|_| {
+            Error::Config(ConfigError::InvalidValue {
+                key: "--password-env/--pin-env",
+                value: name.to_owned(),
+                reason: "the environment variable is not set".to_owned(),
+            })
+        });
+    }
+    let interactive = std::io::stdin().is_terminal();
+    // Echo is switched off with stty on the controlling terminal, so the crate needs no
+    // terminal-handling code of its own.
+    let stty = |arg: &str| {
+        std::fs::File::open("/dev/tty").ok().map(|tty| {
+            std::process::Command::new("stty")
+                .arg(arg)
+                .stdin(tty)
+                .status()
+        })
+    };
+    if interactive {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        stty("-echo");
+    }
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    if interactive {
+        stty("echo");
+        eprintln!();
+    }
+    read.map_err(|e| Error::Task(format!("cannot read the secret: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }

@@ -143,6 +143,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub trust_dirs: Option<Vec<PathBuf>>,
+    /// Folders added to the trust store after the configured ones (`--trust`).
+    pub extra_trust_dirs: Vec<PathBuf>,
     pub ocr_languages: Option<Languages>,
     pub jobs: Option<usize>,
     pub log: Option<String>,
@@ -185,10 +187,15 @@ impl Config {
                 path: data_dir.join("hoso.db"),
             },
         };
-        let trust_dirs = overrides
+        let mut trust_dirs = overrides
             .trust_dirs
             .or(file.trust_dirs)
             .unwrap_or_else(|| vec![PathBuf::from("certs/trust")]);
+        for extra in overrides.extra_trust_dirs {
+            if !trust_dirs.contains(&extra) {
+                trust_dirs.push(extra);
+            }
+        }
         let ocr_languages = match (overrides.ocr_languages, file.ocr_languages) {
             (Some(langs), _) => langs,
             (None, Some(text)) => text

@@ -103,6 +103,81 @@ impl TrustStore {
         &self.anchors
     }
 
+    /// Builds and validates the path from `leaf` to one of the anchors at time `at` with
+    /// OpenSSL (RFC 5280: signatures, validity of every certificate at `at`, basic
+    /// constraints, path length, name constraints). `intermediates` may hold any number of
+    /// unordered candidate CA certificates. An issuing CA in the store ends a path as a root
+    /// would (partial chains), as the Government G2 issuing CA is distributed on its own.
+    /// Returns the path, leaf first, anchor last, as DER.
+    ///
+    /// # Errors
+    /// [`TrustError::PathInvalid`] with OpenSSL's reason and a stable code.
+    pub fn validate_path(
+        &self,
+        leaf: &[u8],
+        intermediates: &[Vec<u8>],
+        at: OffsetDateTime,
+    ) -> Result<Vec<Vec<u8>>, TrustError> {
+        use openssl::stack::Stack;
+        use openssl::x509::store::X509StoreBuilder;
+        use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
+        use openssl::x509::{X509, X509StoreContext};
+
+        let invalid = |reason: String| TrustError::PathInvalid {
+            code: "certificate-path-invalid",
+            reason,
+        };
+        let leaf = X509::from_der(leaf).map_err(|e| invalid(e.to_string()))?;
+        let mut untrusted = Stack::new().map_err(|e| invalid(e.to_string()))?;
+        for der in intermediates {
+            if let Ok(cert) = X509::from_der(der) {
+                untrusted.push(cert).map_err(|e| invalid(e.to_string()))?;
+            }
+        }
+        // A full path to a self-signed root first, so that issuing CAs in the store are
+        // still checked (and their revocation data gathered); a partial path only when the
+        // root is not known at all.
+        let mut first_error = None;
+        for flags in [
+            X509VerifyFlags::X509_STRICT,
+            X509VerifyFlags::X509_STRICT | X509VerifyFlags::PARTIAL_CHAIN,
+        ] {
+            let mut builder = X509StoreBuilder::new().map_err(|e| invalid(e.to_string()))?;
+            for anchor in &self.anchors {
+                let cert = X509::from_der(&anchor.der).map_err(|e| invalid(e.to_string()))?;
+                builder.add_cert(cert).map_err(|e| invalid(e.to_string()))?;
+            }
+            let mut param = X509VerifyParam::new().map_err(|e| invalid(e.to_string()))?;
+            param.set_time(at.unix_timestamp());
+            param.set_flags(flags).map_err(|e| invalid(e.to_string()))?;
+            builder
+                .set_param(&param)
+                .map_err(|e| invalid(e.to_string()))?;
+            let store = builder.build();
+            let mut context = X509StoreContext::new().map_err(|e| invalid(e.to_string()))?;
+            let outcome = context
+                .init(&store, &leaf, &untrusted, |ctx| {
+                    let ok = ctx.verify_cert()?;
+                    let chain = ctx
+                        .chain()
+                        .map(|chain| chain.iter().filter_map(|c| c.to_der().ok()).collect())
+                        .unwrap_or_default();
+                    Ok((ok, ctx.error(), chain))
+                })
+                .map_err(|e| invalid(e.to_string()))?;
+            match outcome {
+                (true, _, chain) => return Ok(chain),
+                (false, error, _) => {
+                    first_error.get_or_insert(TrustError::PathInvalid {
+                        code: path_error_code(error.as_raw()),
+                        reason: error.error_string().to_owned(),
+                    });
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| invalid("no path".to_owned())))
+    }
+
     /// The anchor with this SHA-256 fingerprint, if trusted.
     pub fn by_fingerprint(&self, fingerprint: &Sha256Digest) -> Option<&TrustAnchor> {
         self.anchors.iter().find(|a| &a.fingerprint == fingerprint)
@@ -162,6 +237,9 @@ fn parse_anchor(der: Vec<u8>, path: &Path) -> Result<TrustAnchor, TrustError> {
 /// Failures loading or using the trust store.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
+    /// No valid path from the certificate to a trust anchor; `code` says why.
+    #[error("certificate path not valid: {reason}")]
+    PathInvalid { code: &'static str, reason: String },
     #[error("{path} is not an X.509 certificate: {reason}")]
     NotACertificate { path: PathBuf, reason: String },
     #[error("cannot read trust store path {path}: {source}")]
@@ -171,9 +249,24 @@ pub enum TrustError {
     },
 }
 
+/// Stable codes for OpenSSL's path validation errors (X509_V_ERR_*).
+fn path_error_code(raw: i32) -> &'static str {
+    match raw {
+        // CERT_NOT_YET_VALID, CRL_NOT_YET_VALID
+        9 | 11 => "certificate-not-yet-valid",
+        // CERT_HAS_EXPIRED, CRL_HAS_EXPIRED
+        10 | 12 => "certificate-expired",
+        // UNABLE_TO_GET_ISSUER_CERT(_LOCALLY), DEPTH_ZERO_SELF_SIGNED, SELF_SIGNED_IN_CHAIN,
+        // UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_UNTRUSTED
+        2 | 18 | 19 | 20 | 21 | 27 => "certificate-untrusted",
+        _ => "certificate-path-invalid",
+    }
+}
+
 impl Coded for TrustError {
     fn code(&self) -> &'static str {
         match self {
+            TrustError::PathInvalid { code, .. } => code,
             TrustError::NotACertificate { .. } => "trust-anchor-invalid",
             TrustError::Unreadable { .. } => "trust-store-unreadable",
         }
@@ -185,6 +278,12 @@ impl Coded for TrustError {
 
     fn message_vi(&self) -> String {
         match self {
+            TrustError::PathInvalid { code, .. } => match *code {
+                "certificate-expired" => "Chứng thư số (hoặc chứng thư của CA cấp trên) đã hết hạn.".to_owned(),
+                "certificate-not-yet-valid" => "Chứng thư số chưa đến thời điểm có hiệu lực.".to_owned(),
+                "certificate-untrusted" => "Chứng thư số không chuỗi được tới một chứng thư gốc tin cậy (Root CA) đã cấu hình.".to_owned(),
+                _ => "Chuỗi chứng thư số không hợp lệ.".to_owned(),
+            },
             TrustError::NotACertificate { path, .. } => {
                 format!(
                     "Tệp {} không phải chứng thư số X.509 hợp lệ.",

@@ -4,6 +4,8 @@
 //! byte ranges and incremental updates it needs (issues #4, #5). It knows nothing of HTTP,
 //! SQL or async runtimes.
 
+pub mod font;
+pub mod incremental;
 pub mod searchable;
 
 use crate::error::{Coded, ErrorClass};
@@ -17,6 +19,10 @@ pub enum PdfError {
     Malformed { reason: String },
     #[error("writing the PDF failed: {reason}")]
     Write { reason: String },
+    #[error("font {font} has no glyph for {character:?} (U+{:04X})", u32::from(*.character))]
+    MissingGlyph { font: String, character: char },
+    #[error("embedding the font failed: {reason}")]
+    FontEmbedding { reason: String },
 }
 
 impl From<lopdf::Error> for PdfError {
@@ -33,12 +39,14 @@ impl Coded for PdfError {
             PdfError::Encrypted => "pdf-encrypted",
             PdfError::Malformed { .. } => "pdf-malformed",
             PdfError::Write { .. } => "pdf-write-failed",
+            PdfError::MissingGlyph { .. } => "font-missing-glyph",
+            PdfError::FontEmbedding { .. } => "font-embedding-failed",
         }
     }
 
     fn class(&self) -> ErrorClass {
         match self {
-            PdfError::Write { .. } => ErrorClass::Internal,
+            PdfError::Write { .. } | PdfError::FontEmbedding { .. } => ErrorClass::Internal,
             _ => ErrorClass::InvalidInput,
         }
     }
@@ -50,6 +58,11 @@ impl Coded for PdfError {
             }
             PdfError::Malformed { .. } => "Tệp không phải PDF hợp lệ hoặc đã bị hỏng.".to_owned(),
             PdfError::Write { .. } => "Không ghi được tệp PDF kết quả.".to_owned(),
+            PdfError::MissingGlyph { font, character } => format!(
+                "Phông chữ {font} không có ký tự “{character}” (U+{:04X}); hãy bỏ ký tự này khỏi nội dung hiển thị.",
+                u32::from(*character)
+            ),
+            PdfError::FontEmbedding { .. } => "Không nhúng được phông chữ vào tệp PDF.".to_owned(),
         }
     }
 }

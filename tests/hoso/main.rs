@@ -8,3 +8,4 @@ mod http;
 mod ocr;
 mod pki;
 mod storage;
+mod sign;

@@ -1,0 +1,412 @@
+//! Validation data for the signer's and the TSA's chains: missing issuers fetched from AIA,
+//! revocation status from OCSP (preferred: small, signed, fresh) or the CRL distribution
+//! point. Everything fetched is kept as DER so B-LT can embed it in the DSS and the document
+//! validates offline later.
+
+use openssl::hash::MessageDigest;
+use openssl::ocsp::{
+    OcspCertId, OcspCertStatus, OcspFlag, OcspRequest, OcspResponse, OcspResponseStatus,
+};
+use openssl::stack::Stack;
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::{X509, X509Crl};
+use time::OffsetDateTime;
+use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
+
+use super::PadesError;
+use super::fetch::Fetcher;
+use crate::trust::TrustStore;
+
+/// Certificates, OCSP responses and CRLs gathered for a set of chains (no duplicates).
+#[derive(Debug, Default, Clone)]
+pub struct ValidationData {
+    pub certificates: Vec<Vec<u8>>,
+    pub ocsp_responses: Vec<Vec<u8>>,
+    pub crls: Vec<Vec<u8>>,
+}
+
+impl ValidationData {
+    pub fn add_certificate(&mut self, der: &[u8]) {
+        if !self.certificates.iter().any(|c| c == der) {
+            self.certificates.push(der.to_vec());
+        }
+    }
+
+    fn add_ocsp(&mut self, der: Vec<u8>) {
+        if !self.ocsp_responses.contains(&der) {
+            self.ocsp_responses.push(der);
+        }
+    }
+
+    fn add_crl(&mut self, der: Vec<u8>) {
+        if !self.crls.contains(&der) {
+            self.crls.push(der);
+        }
+    }
+
+    pub fn extend(&mut self, other: ValidationData) {
+        for c in other.certificates {
+            self.add_certificate(&c);
+        }
+        for o in other.ocsp_responses {
+            self.add_ocsp(o);
+        }
+        for c in other.crls {
+            self.add_crl(c);
+        }
+    }
+}
+
+/// The parts of a certificate that locate its issuer and its revocation status.
+struct Locations {
+    ocsp: Vec<String>,
+    ca_issuers: Vec<String>,
+    crl: Vec<String>,
+}
+
+fn locations(der: &[u8]) -> Locations {
+    let mut found = Locations {
+        ocsp: Vec::new(),
+        ca_issuers: Vec::new(),
+        crl: Vec::new(),
+    };
+    let Ok((_, cert)) = X509Certificate::from_der(der) else {
+        return found;
+    };
+    for extension in cert.extensions() {
+        match extension.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => {
+                for access in &aia.accessdescs {
+                    if let GeneralName::URI(uri) = &access.access_location {
+                        let oid = access.access_method.to_id_string();
+                        if oid == "1.3.6.1.5.5.7.48.1" {
+                            found.ocsp.push((*uri).to_owned());
+                        } else if oid == "1.3.6.1.5.5.7.48.2" {
+                            found.ca_issuers.push((*uri).to_owned());
+                        }
+                    }
+                }
+            }
+            ParsedExtension::CRLDistributionPoints(points) => {
+                for point in points.iter() {
+                    if let Some(x509_parser::extensions::DistributionPointName::FullName(names)) =
+                        &point.distribution_point
+                    {
+                        for name in names {
+                            if let GeneralName::URI(uri) = name {
+                                found.crl.push((*uri).to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Certificates that may certify others: what the caller knows plus what AIA gives.
+/// Fetches missing issuers along AIA caIssuers URLs until the path reaches an anchor, at most
+/// a few hops (a loop or a long chain of fetches is an attack, not a PKI).
+pub fn complete_chain(
+    leaf: &[u8],
+    known: &[Vec<u8>],
+    trust: &TrustStore,
+    fetcher: Option<&Fetcher>,
+    at: OffsetDateTime,
+) -> Result<Vec<Vec<u8>>, PadesError> {
+    let mut pool: Vec<Vec<u8>> = known.to_vec();
+    for _ in 0..4 {
+        match trust.validate_path(leaf, &pool, at) {
+            Ok(path) => return Ok(path),
+            Err(error) => {
+                let Some(fetcher) = fetcher else {
+                    return Err(error.into());
+                };
+                // Fetch the issuer of the last certificate we can chain to.
+                let last = last_reachable(leaf, &pool);
+                let mut fetched = false;
+                for url in locations(&last).ca_issuers {
+                    if let Ok(bytes) = fetcher.get(&url) {
+                        for der in certificates_in(&bytes) {
+                            if !pool.contains(&der) && der != last {
+                                pool.push(der);
+                                fetched = true;
+                            }
+                        }
+                    }
+                }
+                if !fetched {
+                    return Err(error.into());
+                }
+            }
+        }
+    }
+    Ok(trust.validate_path(leaf, &pool, at)?)
+}
+
+/// Follows issuer names from `leaf` through `pool` and returns the last certificate reached.
+fn last_reachable(leaf: &[u8], pool: &[Vec<u8>]) -> Vec<u8> {
+    let mut current = leaf.to_vec();
+    for _ in 0..8 {
+        let Ok(cert) = X509::from_der(&current) else {
+            break;
+        };
+        let next = pool.iter().find(|candidate| {
+            X509::from_der(candidate).is_ok_and(|issuer| {
+                issuer.subject_name().try_cmp(cert.issuer_name()).ok()
+                    == Some(std::cmp::Ordering::Equal)
+                    && cert
+                        .verify(&issuer.public_key().expect("parsed certificate has a key"))
+                        .unwrap_or(false)
+                    && **candidate != current
+            })
+        });
+        match next {
+            Some(next) => current = next.clone(),
+            None => break,
+        }
+    }
+    current
+}
+
+/// DER certificates in a fetched AIA file: DER, PEM, or a PKCS#7 "certs-only" bundle.
+fn certificates_in(bytes: &[u8]) -> Vec<Vec<u8>> {
+    if let Ok(cert) = X509::from_der(bytes) {
+        return cert.to_der().into_iter().collect();
+    }
+    if let Ok(certs) = X509::stack_from_pem(bytes)
+        && !certs.is_empty()
+    {
+        return certs.iter().filter_map(|c| c.to_der().ok()).collect();
+    }
+    if let Ok(pkcs7) = openssl::pkcs7::Pkcs7::from_der(bytes)
+        && let Some(signed) = pkcs7.signed()
+        && let Some(certs) = signed.certificates()
+    {
+        return certs.iter().filter_map(|c| c.to_der().ok()).collect();
+    }
+    Vec::new()
+}
+
+/// Revocation status of one certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Good,
+    Revoked {
+        at: String,
+    },
+    /// No OCSP responder or CRL answered.
+    Unknown {
+        reason: String,
+    },
+}
+
+/// Checks every certificate of `path` (leaf first, anchor last; the anchor itself is not
+/// checked, as a trust anchor has no issuer to vouch for it) and gathers the data.
+/// Returns the status of each non-anchor certificate, leaf first.
+pub fn gather(
+    path: &[Vec<u8>],
+    trust: &TrustStore,
+    fetcher: &Fetcher,
+    now: OffsetDateTime,
+) -> Result<(ValidationData, Vec<Status>), PadesError> {
+    let mut data = ValidationData::default();
+    for der in path {
+        data.add_certificate(der);
+    }
+    let mut statuses = Vec::new();
+    for pair in path.windows(2) {
+        let (cert_der, issuer_der) = (&pair[0], &pair[1]);
+        let cert = X509::from_der(cert_der).map_err(super::key::openssl_error)?;
+        let issuer = X509::from_der(issuer_der).map_err(super::key::openssl_error)?;
+        let where_ = locations(cert_der);
+        let mut reasons = Vec::new();
+        let mut status = None;
+        for url in &where_.ocsp {
+            match ocsp_status(&cert, &issuer, path, trust, url, fetcher, now) {
+                Ok(answer) => {
+                    data.add_ocsp(answer.response);
+                    for c in answer.responder_certificates {
+                        data.add_certificate(&c);
+                    }
+                    status = Some(answer.status);
+                    break;
+                }
+                Err(reason) => reasons.push(format!("OCSP {url}: {reason}")),
+            }
+        }
+        if status.is_none() {
+            for url in &where_.crl {
+                match crl_status(&cert, &issuer, url, fetcher, now) {
+                    Ok((found, crl)) => {
+                        data.add_crl(crl);
+                        status = Some(found);
+                        break;
+                    }
+                    Err(reason) => reasons.push(format!("CRL {url}: {reason}")),
+                }
+            }
+        }
+        statuses.push(status.unwrap_or_else(|| Status::Unknown {
+            reason: if reasons.is_empty() {
+                "no OCSP responder or CRL distribution point in the certificate".to_owned()
+            } else {
+                reasons.join("; ")
+            },
+        }));
+    }
+    Ok((data, statuses))
+}
+
+/// A checked OCSP answer: the status, the response DER and the responder's certificates.
+struct OcspAnswer {
+    status: Status,
+    response: Vec<u8>,
+    responder_certificates: Vec<Vec<u8>>,
+}
+
+/// Queries one OCSP responder, verifies its answer (signature, responder authorised by the
+/// issuer, freshness) and returns the status, the response DER and the responder's
+/// certificates.
+fn ocsp_status(
+    cert: &X509,
+    issuer: &X509,
+    path: &[Vec<u8>],
+    trust: &TrustStore,
+    url: &str,
+    fetcher: &Fetcher,
+    now: OffsetDateTime,
+) -> Result<OcspAnswer, String> {
+    let id =
+        OcspCertId::from_cert(MessageDigest::sha1(), cert, issuer).map_err(|e| e.to_string())?;
+    let mut request = OcspRequest::new().map_err(|e| e.to_string())?;
+    request.add_id(id).map_err(|e| e.to_string())?;
+    let body = request.to_der().map_err(|e| e.to_string())?;
+    let response_der = fetcher
+        .post(url, "application/ocsp-request", &body)
+        .map_err(|e| e.to_string())?;
+    let response = OcspResponse::from_der(&response_der).map_err(|e| e.to_string())?;
+    if response.status() != OcspResponseStatus::SUCCESSFUL {
+        return Err(format!("responder status {:?}", response.status()));
+    }
+    let basic = response.basic().map_err(|e| e.to_string())?;
+    // Verify against the path's own certificates (the issuer may sign directly, or delegate
+    // to a responder certificate it issued) and the trust anchors.
+    let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    for anchor in trust.anchors() {
+        if let Ok(a) = X509::from_der(&anchor.der) {
+            let _ = store.add_cert(a);
+        }
+    }
+    let mut param = openssl::x509::verify::X509VerifyParam::new().map_err(|e| e.to_string())?;
+    param.set_time(now.unix_timestamp());
+    param
+        .set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)
+        .map_err(|e| e.to_string())?;
+    store.set_param(&param).map_err(|e| e.to_string())?;
+    let store = store.build();
+    let mut certs = Stack::new().map_err(|e| e.to_string())?;
+    for der in path {
+        if let Ok(c) = X509::from_der(der) {
+            certs.push(c).map_err(|e| e.to_string())?;
+        }
+    }
+    basic
+        .verify(&certs, &store, OcspFlag::empty())
+        .map_err(|e| format!("response signature not valid: {e}"))?;
+    let id =
+        OcspCertId::from_cert(MessageDigest::sha1(), cert, issuer).map_err(|e| e.to_string())?;
+    let single = basic
+        .find_status(&id)
+        .ok_or_else(|| "response does not cover the certificate".to_owned())?;
+    // Five minutes of clock skew, and no response older than a week without nextUpdate.
+    single
+        .check_validity(300, Some(7 * 24 * 3600))
+        .map_err(|e| format!("response not fresh: {e}"))?;
+    let responder_certs = response_certificates(&response_der);
+    let status = match single.status {
+        OcspCertStatus::GOOD => Status::Good,
+        OcspCertStatus::REVOKED => Status::Revoked {
+            at: single
+                .revocation_time
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+        },
+        _ => Status::Unknown {
+            reason: "the responder does not know the certificate".to_owned(),
+        },
+    };
+    Ok(OcspAnswer {
+        status,
+        response: response_der,
+        responder_certificates: responder_certs,
+    })
+}
+
+/// The certificates a BasicOCSPResponse carries (the delegated responder's), for the DSS.
+fn response_certificates(response_der: &[u8]) -> Vec<Vec<u8>> {
+    use der::{Decode, Encode};
+    /// The TLVs inside a constructed value.
+    fn elements(bytes: &[u8]) -> Option<Vec<der::Any>> {
+        let mut reader = der::SliceReader::new(bytes).ok()?;
+        let mut out = Vec::new();
+        while !der::Reader::is_finished(&reader) {
+            out.push(der::Any::decode(&mut reader).ok()?);
+        }
+        Some(out)
+    }
+    // OCSPResponse → [0] → ResponseBytes { type, OCTET STRING BasicOCSPResponse }
+    // → BasicOCSPResponse { tbs, alg, signature, [0] SEQUENCE OF Certificate }.
+    let walk = || -> Option<Vec<Vec<u8>>> {
+        let top = der::Any::from_der(response_der).ok()?;
+        let tagged = elements(top.value())?.get(1)?.clone();
+        let response_bytes = elements(tagged.value())?.first()?.clone();
+        let basic_der = elements(response_bytes.value())?.get(1)?.value().to_vec();
+        let basic = der::Any::from_der(&basic_der).ok()?;
+        let certs_tagged = elements(basic.value())?.get(3)?.clone();
+        let sequence = elements(certs_tagged.value())?.first()?.clone();
+        elements(sequence.value())?
+            .iter()
+            .map(|c| c.to_der().ok())
+            .collect()
+    };
+    walk().unwrap_or_default()
+}
+
+fn crl_status(
+    cert: &X509,
+    issuer: &X509,
+    url: &str,
+    fetcher: &Fetcher,
+    now: OffsetDateTime,
+) -> Result<(Status, Vec<u8>), String> {
+    let bytes = fetcher.get(url).map_err(|e| e.to_string())?;
+    let crl = X509Crl::from_der(&bytes)
+        .or_else(|_| X509Crl::from_pem(&bytes))
+        .map_err(|e| format!("not a CRL: {e}"))?;
+    let key = issuer.public_key().map_err(|e| e.to_string())?;
+    if !crl.verify(&key).map_err(|e| e.to_string())? {
+        return Err("CRL signature does not verify with the issuer's key".to_owned());
+    }
+    if crl.issuer_name().try_cmp(issuer.subject_name()).ok() != Some(std::cmp::Ordering::Equal) {
+        return Err("CRL issued by another CA".to_owned());
+    }
+    let now_asn1 =
+        openssl::asn1::Asn1Time::from_unix(now.unix_timestamp()).map_err(|e| e.to_string())?;
+    if let Some(next) = crl.next_update()
+        && next < now_asn1
+    {
+        return Err("CRL is out of date (nextUpdate passed)".to_owned());
+    }
+    let der = crl.to_der().map_err(|e| e.to_string())?;
+    let status = match crl.get_by_serial(cert.serial_number()) {
+        openssl::x509::CrlStatus::NotRevoked => Status::Good,
+        openssl::x509::CrlStatus::Revoked(entry) => Status::Revoked {
+            at: entry.revocation_date().to_string(),
+        },
+        openssl::x509::CrlStatus::RemoveFromCrl(_) => Status::Good,
+    };
+    Ok((status, der))
+}
