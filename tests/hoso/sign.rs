@@ -616,3 +616,188 @@ fn pkcs11_token_signs_and_a_wrong_pin_is_not_retried() {
     );
     assert!(r.stderr.contains("pkcs11-not-found"), "{}", r.stderr);
 }
+
+fn samples(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// `pdftotext -layout` of one page.
+fn page_text(pdf: &Path) -> Option<String> {
+    if !pki::tool("pdftotext") {
+        return None;
+    }
+    let out = Command::new("pdftotext")
+        .args(["-f", "1", "-l", "1"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+/// Decree 30: the official signs with the signature image under the title, then the
+/// organization seals over its left third; both signatures stay valid.
+#[test]
+fn official_then_organization_seal_both_validate() {
+    let Some(services) = pki::services() else {
+        return;
+    };
+    let tsa = format!("{}/", services.tsa);
+    let dir = tempfile::tempdir().unwrap();
+    let official = dir.path().join("official.pdf");
+    let sealed = dir.path().join("sealed.pdf");
+    let r = sign(
+        &sample(),
+        &official,
+        &[
+            "--p12",
+            &p12("official"),
+            "--tsa",
+            &tsa,
+            "--appearance",
+            "official",
+            "--image",
+            &samples("chu-ky.png"),
+            "--anchor",
+            "CHỦ TỊCH",
+            "--reason",
+            "Phê duyệt",
+            "--location",
+            "Tân Phú",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The organization may not seal before the official has signed (Decree 30 art. 32).
+    let r = sign(
+        &sample(),
+        &dir.path().join("too-early.pdf"),
+        &[
+            "--p12",
+            &p12("organization"),
+            "--appearance",
+            "organization",
+            "--image",
+            &samples("con-dau.png"),
+        ],
+    );
+    assert!(
+        r.stderr.contains("official-signature-missing"),
+        "{}",
+        r.stderr
+    );
+    let r = sign(
+        &official,
+        &sealed,
+        &[
+            "--p12",
+            &p12("organization"),
+            "--tsa",
+            &tsa,
+            "--appearance",
+            "organization",
+            "--image",
+            &samples("con-dau.png"),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_pyhanko_valid(&sealed);
+    assert_pdfsig_valid(&sealed, true);
+    assert_qpdf_check(&sealed);
+
+    // The seal's widget: real size (36 mm = 102 pt) and its right edge over the left third
+    // of the signature image.
+    let document = lopdf::Document::load(&sealed).unwrap();
+    let rects: Vec<Vec<f32>> = document
+        .objects
+        .values()
+        .filter_map(|o| o.as_dict().ok())
+        .filter(|d| d.get(b"FT").and_then(|f| f.as_name()).ok() == Some(b"Sig"))
+        .map(|d| {
+            d.get(b"Rect")
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_float().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rects.len(), 2, "{rects:?}");
+    let widest = |r: &Vec<f32>| r[2] - r[0];
+    let (seal, image) = if widest(&rects[0]) > widest(&rects[1]) {
+        (&rects[0], &rects[1])
+    } else {
+        (&rects[1], &rects[0])
+    };
+    let third = image[0] + (image[2] - image[0]) / 3.0;
+    assert!(
+        (seal[2] - third).abs() < 1.0,
+        "seal {seal:?} image {image:?}"
+    );
+    assert!(seal[3] - seal[1] >= 36.0 * 72.0 / 25.4 - 0.5, "{seal:?}");
+    if let Some(text) = page_text(&sealed) {
+        assert!(text.contains("UBND xã Tân Phú (TEST ONLY)"), "{text}");
+        assert!(text.contains("Thời gian ký: "), "{text}");
+    }
+}
+
+/// Copy and attachment stamps: text only, 10 pt, top right of page 1, read back exactly.
+#[test]
+fn copy_and_attachment_stamps_read_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, extra, expected) in [
+        (
+            "copy",
+            vec!["--copy-type", "SAO Y", "--qr", "https://hoso.example.vn"],
+            vec!["SAO Y", "UBND xã Tân Phú (TEST ONLY)", "Thời gian ký: "],
+        ),
+        (
+            "attachment",
+            vec!["--doc-number", "12/QĐ-UBND"],
+            vec!["12/QĐ-UBND", "Thời gian ký: "],
+        ),
+    ] {
+        let output = dir.path().join(format!("{kind}.pdf"));
+        let p12_path = p12("organization");
+        let mut args = vec!["--p12", &p12_path, "--appearance", kind];
+        args.extend(extra);
+        let r = sign(&sample(), &output, &args);
+        assert_eq!(r.code, 0, "{kind}: {}", r.stderr);
+        if let Some(text) = page_text(&output) {
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            for line in &expected {
+                assert!(
+                    lines.iter().any(|l| l.starts_with(line)),
+                    "{kind}: no line starting {line:?} in\n{text}"
+                );
+            }
+            // The time is Vietnam time, dd/mm/yyyy hh:mm:ss +07:00.
+            let time_line = lines
+                .iter()
+                .find(|l| l.starts_with("Thời gian ký: "))
+                .unwrap();
+            let re =
+                regex::Regex::new(r"^Thời gian ký: \d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} \+07:00$")
+                    .unwrap();
+            assert!(re.is_match(time_line), "{time_line}");
+        }
+        if pki::pyhanko().is_some() {
+            let (ok, report) = pki::pyhanko_validate(&output, &root(), &["--no-revocation-check"]);
+            assert!(ok, "{report}");
+        }
+    }
+    let r = sign(
+        &sample(),
+        &dir.path().join("no-number.pdf"),
+        &["--p12", &p12("organization"), "--appearance", "attachment"],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("appearance-"), "{}", r.stderr);
+}
