@@ -980,13 +980,9 @@ pub fn find_anchor(
     }
     let anchor_folded = anchor_nfc.to_lowercase();
 
-    let bytes = std::fs::read(pdf_path).map_err(|e| AppearanceError::AnchorSearch {
-        reason: format!("{}: {e}", pdf_path.display()),
-    })?;
-    let document = Document::load_mem(&bytes).map_err(PdfError::from)?;
-    if document.is_encrypted() {
-        return Err(PdfError::Encrypted.into());
-    }
+    // The bounded reader: a large scan is not loaded to find a line of text.
+    let revision = crate::pdf::incremental::PdfRevision::open(pdf_path)?;
+    let document = &revision.document;
     let page_ids: Vec<ObjectId> = document.get_pages().into_values().collect();
     if let Some(index) = page
         && index >= page_ids.len()
@@ -1056,7 +1052,7 @@ pub fn find_anchor(
     let index = first + offset;
     let frame = page_ids
         .get(index)
-        .map(|&id| PageFrame::of(&document, id))
+        .map(|&id| PageFrame::of(document, id))
         .unwrap_or(PageFrame {
             crop: [0.0, 0.0, parsed.width, parsed.height],
             rotation: 0,

@@ -3,8 +3,8 @@
 //! to the previous one. Signing, DSS additions and document timestamps are all such updates.
 //!
 //! The original file is never re-serialized: the caller copies its bytes as they are (a
-//! streaming copy) and this module writes only what is new. Objects are parsed with lopdf, but
-//! image stream data is dropped while loading: signing never needs it, and it is most of a
+//! streaming copy) and this module writes only what is new. Objects are read by
+//! `pdf::reader`, which never loads stream data: signing never needs it, and it is most of a
 //! scan's bytes.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use lopdf::xref::XrefType;
-use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
+use lopdf::{Dictionary, Document, Object, ObjectId};
 
 use super::PdfError;
 
@@ -35,51 +35,57 @@ impl PdfRevision {
     /// do), or a cross-reference table that lopdf had to repair (an update pointing back at a
     /// broken section would be broken too).
     pub fn open(path: &Path) -> Result<Self, PdfError> {
-        let bytes = std::fs::read(path).map_err(|e| PdfError::Malformed {
+        let file = std::fs::File::open(path).map_err(|e| PdfError::Malformed {
             reason: format!("cannot read {}: {e}", path.display()),
         })?;
-        Self::from_bytes(&bytes)
+        Self::from_reader(io::BufReader::with_capacity(64 * 1024, file))
     }
 
     /// # Errors
     /// See [`PdfRevision::open`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PdfError> {
-        if !bytes.starts_with(b"%PDF-") {
+        Self::from_reader(io::Cursor::new(bytes))
+    }
+
+    /// Reads only the tail, the cross-reference sections and the objects themselves (never
+    /// stream data): memory stays small however large the scan is.
+    fn from_reader<R: Read + Seek>(mut source: R) -> Result<Self, PdfError> {
+        let len = source.seek(SeekFrom::End(0))?;
+        let head_len = len.min(8) as usize;
+        source.seek(SeekFrom::Start(0))?;
+        let mut head = vec![0u8; head_len];
+        source.read_exact(&mut head)?;
+        if !head.starts_with(b"%PDF-") {
             return Err(PdfError::Malformed {
                 reason: "the file does not start with %PDF-".to_owned(),
             });
         }
-        let options = LoadOptions {
-            filter: Some(drop_image_data),
-            ..LoadOptions::default()
-        };
-        let document = Document::load_mem_with_options(bytes, options)?;
-        if document.is_encrypted() || document.trailer.get(b"Encrypt").is_ok() {
-            return Err(PdfError::Encrypted);
-        }
-        if document.xref_recovery.is_some() {
+        let tail_len = len.min(1024);
+        source.seek(SeekFrom::Start(len - tail_len))?;
+        let mut tail = vec![0u8; tail_len as usize];
+        source.read_exact(&mut tail)?;
+        let trimmed_end = tail
+            .iter()
+            .rposition(|b| !b" \t\r\n\x0c\0".contains(b))
+            .map_or(0, |i| i + 1);
+        if !tail[..trimmed_end].ends_with(b"%%EOF") {
             return Err(PdfError::Malformed {
-                reason: "damaged cross-reference table (repaired on reading)".to_owned(),
+                reason: "the file does not end with %%EOF (truncated?)".to_owned(),
             });
+        }
+        let document = super::reader::read_document(&mut source)?;
+        if document.trailer.get(b"Encrypt").is_ok() {
+            return Err(PdfError::Encrypted);
         }
         if document.trailer.get(b"Root").is_err() {
             return Err(PdfError::Malformed {
                 reason: "no document catalog (/Root)".to_owned(),
             });
         }
-        let trimmed_end = bytes
-            .iter()
-            .rposition(|b| !b" \t\r\n\x0c\0".contains(b))
-            .map_or(0, |i| i + 1);
-        if !bytes[..trimmed_end].ends_with(b"%%EOF") {
-            return Err(PdfError::Malformed {
-                reason: "the file does not end with %%EOF (truncated?)".to_owned(),
-            });
-        }
         Ok(PdfRevision {
             document,
-            len: bytes.len() as u64,
-            ends_with_eol: bytes.ends_with(b"\n") || bytes.ends_with(b"\r"),
+            len,
+            ends_with_eol: tail.ends_with(b"\n") || tail.ends_with(b"\r"),
         })
     }
 
@@ -101,23 +107,6 @@ impl PdfRevision {
     pub fn dictionary(&self, id: ObjectId) -> Result<&Dictionary, PdfError> {
         Ok(self.document.get_dictionary(id)?)
     }
-}
-
-/// Keeps the dictionary of image streams but not their data.
-fn drop_image_data(id: (u32, u16), object: &mut Object) -> Option<((u32, u16), Object)> {
-    if let Object::Stream(stream) = object
-        && stream
-            .dict
-            .get(b"Subtype")
-            .and_then(Object::as_name)
-            .is_ok_and(|n| n == b"Image")
-    {
-        stream.content = Vec::new();
-        stream.allows_compression = false;
-    }
-    // lopdf keeps the object it passed in for top-level objects but the returned one for
-    // objects inside object streams; both must be the trimmed object.
-    Some((id, object.clone()))
 }
 
 /// One object of an update: a lopdf object, or bytes written as they are (signature

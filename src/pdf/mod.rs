@@ -6,6 +6,7 @@
 
 pub mod font;
 pub mod incremental;
+pub mod reader;
 pub mod searchable;
 
 use crate::error::{Coded, ErrorClass};

@@ -6,6 +6,7 @@ mod cli;
 mod helpers;
 mod http;
 mod ocr;
+mod pdf_reader;
 mod pki;
-mod storage;
 mod sign;
+mod storage;

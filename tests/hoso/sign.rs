@@ -751,6 +751,8 @@ fn official_then_organization_seal_both_validate() {
 /// Copy and attachment stamps: text only, 10 pt, top right of page 1, read back exactly.
 #[test]
 fn copy_and_attachment_stamps_read_back_exactly() {
+    let re =
+        regex::Regex::new(r"^Thời gian ký: \d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} \+07:00$").unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (kind, extra, expected) in [
         (
@@ -783,9 +785,7 @@ fn copy_and_attachment_stamps_read_back_exactly() {
                 .iter()
                 .find(|l| l.starts_with("Thời gian ký: "))
                 .unwrap();
-            let re =
-                regex::Regex::new(r"^Thời gian ký: \d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} \+07:00$")
-                    .unwrap();
+
             assert!(re.is_match(time_line), "{time_line}");
         }
         if pki::pyhanko().is_some() {
