@@ -253,6 +253,12 @@ struct SignArgs {
     /// Do not fetch anything (AIA, OCSP, CRL) except from the TSA
     #[arg(long)]
     offline: bool,
+    /// OCSP response (DER) to use for revocation status and to embed at B-LT; repeatable
+    #[arg(long = "ocsp-response", value_name = "FILE")]
+    ocsp_responses: Vec<PathBuf>,
+    /// CRL (DER or PEM) to use for revocation status and to embed at B-LT; repeatable
+    #[arg(long = "crl", value_name = "FILE")]
+    crls: Vec<PathBuf>,
     /// Output format of the report
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -656,6 +662,19 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
 
     let trust = TrustStore::load(&config.trust_dirs)?;
     let now = time::OffsetDateTime::now_utc();
+    let mut supplied = crate::pades::revocation::ValidationData::default();
+    for (paths, target) in [
+        (&args.ocsp_responses, &mut supplied.ocsp_responses),
+        (&args.crls, &mut supplied.crls),
+    ] {
+        for path in paths {
+            target.push(
+                std::fs::read(path).map_err(|e| PadesError::RevocationUnavailable {
+                    reason: format!("cannot read {}: {e}", path.display()),
+                })?,
+            );
+        }
+    }
     if let Some(level) = args.extend {
         let output = args.output.clone().unwrap_or_else(|| args.input.clone());
         let outcome = extend_file(
@@ -667,6 +686,7 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
                 digest: args.digest,
                 tsa_url: args.tsa.clone(),
                 allow_untrusted: args.allow_untrusted,
+                supplied,
             },
             now,
         )?;
@@ -783,6 +803,7 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
         check_revocation: args.check_revocation,
         offline: args.offline,
         extra_certificates,
+        supplied,
     };
     let outcome = sign_file(&args.input, &output, signer.as_ref(), &trust, &options, now)?;
     print_report(args.format, &outcome, || {

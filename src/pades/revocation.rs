@@ -209,7 +209,8 @@ pub enum Status {
 pub fn gather(
     path: &[Vec<u8>],
     trust: &TrustStore,
-    fetcher: &Fetcher,
+    fetcher: Option<&Fetcher>,
+    supplied: &ValidationData,
     now: OffsetDateTime,
 ) -> Result<(ValidationData, Vec<Status>), PadesError> {
     let mut data = ValidationData::default();
@@ -224,6 +225,38 @@ pub fn gather(
         let where_ = locations(cert_der);
         let mut reasons = Vec::new();
         let mut status = None;
+        // Data supplied from files first (offline signing): any response or CRL that
+        // checks out for this certificate.
+        for response in &supplied.ocsp_responses {
+            if status.is_some() {
+                break;
+            }
+            if let Ok(answer) = evaluate_ocsp(&cert, &issuer, path, trust, response.clone(), now) {
+                data.add_ocsp(answer.response);
+                for c in answer.responder_certificates {
+                    data.add_certificate(&c);
+                }
+                status = Some(answer.status);
+            }
+        }
+        for crl in &supplied.crls {
+            if status.is_some() {
+                break;
+            }
+            if let Ok((found, der)) = evaluate_crl(&cert, &issuer, crl, now) {
+                data.add_crl(der);
+                status = Some(found);
+            }
+        }
+        let fetcher = match (status.is_some(), fetcher) {
+            (false, Some(fetcher)) => fetcher,
+            _ => {
+                statuses.push(status.unwrap_or_else(|| Status::Unknown {
+                    reason: "offline, and no supplied OCSP response or CRL covers it".to_owned(),
+                }));
+                continue;
+            }
+        };
         for url in &where_.ocsp {
             match ocsp_status(&cert, &issuer, path, trust, url, fetcher, now) {
                 Ok(answer) => {
@@ -287,6 +320,19 @@ fn ocsp_status(
     let response_der = fetcher
         .post(url, "application/ocsp-request", &body)
         .map_err(|e| e.to_string())?;
+    evaluate_ocsp(cert, issuer, path, trust, response_der, now)
+}
+
+/// Checks an OCSP response for `cert`: signature by the issuer or a responder it authorised,
+/// freshness at `now`, and the certificate's status in it.
+fn evaluate_ocsp(
+    cert: &X509,
+    issuer: &X509,
+    path: &[Vec<u8>],
+    trust: &TrustStore,
+    response_der: Vec<u8>,
+    now: OffsetDateTime,
+) -> Result<OcspAnswer, String> {
     let response = OcspResponse::from_der(&response_der).map_err(|e| e.to_string())?;
     if response.status() != OcspResponseStatus::SUCCESSFUL {
         return Err(format!("responder status {:?}", response.status()));
@@ -383,8 +429,19 @@ fn crl_status(
     now: OffsetDateTime,
 ) -> Result<(Status, Vec<u8>), String> {
     let bytes = fetcher.get(url).map_err(|e| e.to_string())?;
-    let crl = X509Crl::from_der(&bytes)
-        .or_else(|_| X509Crl::from_pem(&bytes))
+    evaluate_crl(cert, issuer, &bytes, now)
+}
+
+/// Checks a CRL (DER or PEM) for `cert`: issued and signed by `issuer`, not out of date at
+/// `now`, and whether it lists the certificate.
+fn evaluate_crl(
+    cert: &X509,
+    issuer: &X509,
+    bytes: &[u8],
+    now: OffsetDateTime,
+) -> Result<(Status, Vec<u8>), String> {
+    let crl = X509Crl::from_der(bytes)
+        .or_else(|_| X509Crl::from_pem(bytes))
         .map_err(|e| format!("not a CRL: {e}"))?;
     let key = issuer.public_key().map_err(|e| e.to_string())?;
     if !crl.verify(&key).map_err(|e| e.to_string())? {

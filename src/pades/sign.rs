@@ -85,6 +85,8 @@ pub struct SignOptions {
     pub offline: bool,
     /// Extra certificates (issuing CAs) to embed and to build the path with.
     pub extra_certificates: Vec<Vec<u8>>,
+    /// OCSP responses and CRLs from files, used before (or, offline, instead of) fetching.
+    pub supplied: ValidationData,
 }
 
 impl Default for SignOptions {
@@ -101,6 +103,7 @@ impl Default for SignOptions {
             check_revocation: false,
             offline: false,
             extra_certificates: Vec::new(),
+            supplied: ValidationData::default(),
         }
     }
 }
@@ -189,12 +192,7 @@ pub fn sign_file(
     };
     let mut validation = ValidationData::default();
     if options.level >= Level::BLT || options.check_revocation {
-        if options.offline {
-            return Err(PadesError::RevocationUnavailable {
-                reason: "offline: OCSP and CRL cannot be fetched".to_owned(),
-            });
-        }
-        let (data, statuses) = revocation::gather(&path, trust, &fetcher, now)?;
+        let (data, statuses) = revocation::gather(&path, trust, network, &options.supplied, now)?;
         for status in &statuses {
             if let Status::Revoked { at } = status {
                 return Err(PadesError::CertificateRevoked { at: at.clone() });
@@ -238,10 +236,18 @@ pub fn sign_file(
     let mut update = Update::new(&revision);
     let signature_id = update.allocate();
     let dictionary = SignatureDictionary::new(SignatureKind::Cades, capacity, now, &options.info);
-    let (page_index, rect) = match &options.visible {
+    let (page_index, mut rect) = match &options.visible {
         Some(visible) => (visible.page, visible.rect),
         None => (0, [0.0; 4]),
     };
+    // An existing field keeps its widget: the appearance is drawn at the widget's size.
+    if let Some(widget_rect) = existing
+        .as_ref()
+        .and_then(|f| f.widget)
+        .and_then(|w| widget_rect(&revision, w))
+    {
+        rect = widget_rect;
+    }
     let page = match existing.as_ref().and_then(|f| f.widget) {
         Some(widget) => revision
             .dictionary(widget)
@@ -253,8 +259,8 @@ pub fn sign_file(
     };
     let appearance_id = match &options.visible {
         Some(visible) => {
-            let width = (visible.rect[2] - visible.rect[0]).abs();
-            let height = (visible.rect[3] - visible.rect[1]).abs();
+            let width = (rect[2] - rect[0]).abs();
+            let height = (rect[3] - rect[1]).abs();
             let mut allocate = || update.allocate();
             let (id, objects) = super::appearance::build(
                 &visible.appearance,
@@ -317,7 +323,7 @@ pub fn sign_file(
     // 6. Long-term: validation data, then an archive timestamp.
     if options.level >= Level::BLT {
         if tsa_path.len() > 1 {
-            let (data, _) = revocation::gather(&tsa_path, trust, &fetcher, now)?;
+            let (data, _) = revocation::gather(&tsa_path, trust, network, &options.supplied, now)?;
             validation.extend(data);
         }
         let mut contents = container.clone();
@@ -344,12 +350,32 @@ pub fn sign_file(
     })
 }
 
+/// The widget's rectangle when it has a visible size.
+fn widget_rect(revision: &PdfRevision, widget: lopdf::ObjectId) -> Option<[f64; 4]> {
+    let dict = revision.dictionary(widget).ok()?;
+    let values: Vec<f64> = revision
+        .resolve(dict.get(b"Rect").ok()?)
+        .ok()?
+        .as_array()
+        .ok()?
+        .iter()
+        .filter_map(|v| v.as_float().ok().map(f64::from))
+        .collect();
+    let [x1, y1, x2, y2] = values[..] else {
+        return None;
+    };
+    let rect = [x1.min(x2), y1.min(y2), x1.max(x2), y1.max(y2)];
+    (rect[2] - rect[0] >= 1.0 && rect[3] - rect[1] >= 1.0).then_some(rect)
+}
+
 /// Options for extending an already signed document.
 pub struct ExtendOptions {
     pub level: Level,
     pub digest: DigestAlgorithm,
     pub tsa_url: Option<String>,
     pub allow_untrusted: bool,
+    /// OCSP responses and CRLs from files, used before fetching.
+    pub supplied: ValidationData,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -393,7 +419,8 @@ pub fn extend_file(
                 }
                 Err(e) => return Err(e),
             };
-            let (data, _) = revocation::gather(&path, trust, &fetcher, now)?;
+            let (data, _) =
+                revocation::gather(&path, trust, Some(&fetcher), &options.supplied, now)?;
             validation.extend(data);
         }
     }

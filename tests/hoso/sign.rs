@@ -801,3 +801,126 @@ fn copy_and_attachment_stamps_read_back_exactly() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("appearance-"), "{}", r.stderr);
 }
+
+/// B-LT without fetching: revocation data from files (--crl), validated offline by pyHanko.
+#[test]
+fn b_lt_from_supplied_crls_without_fetching() {
+    let Some(services) = pki::services() else {
+        return;
+    };
+    let tsa = format!("{}/", services.tsa);
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("offline-blt.pdf");
+    let inter_crl = pki::dir().join("inter.crl").display().to_string();
+    let root_crl = pki::dir().join("root.crl").display().to_string();
+    let r = sign(
+        &sample(),
+        &output,
+        &[
+            "--p12",
+            &p12("official"),
+            "--tsa",
+            &tsa,
+            "--level",
+            "B-LT",
+            "--offline",
+            "--crl",
+            &inter_crl,
+            "--crl",
+            &root_crl,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_pyhanko_offline_valid(&output);
+    // Without the files, offline B-LT cannot know the status and refuses.
+    let r = sign(
+        &sample(),
+        &dir.path().join("no-data.pdf"),
+        &[
+            "--p12",
+            &p12("official"),
+            "--tsa",
+            &tsa,
+            "--level",
+            "B-LT",
+            "--offline",
+        ],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("revocation-unavailable"), "{}", r.stderr);
+    // A supplied CRL that lists the certificate refuses it even offline.
+    let r = sign(
+        &sample(),
+        &dir.path().join("revoked.pdf"),
+        &[
+            "--p12",
+            &p12("revoked"),
+            "--check-revocation",
+            "--offline",
+            "--crl",
+            &inter_crl,
+        ],
+    );
+    assert!(r.stderr.contains("certificate-revoked"), "{}", r.stderr);
+}
+
+/// `--field NAME` signs an empty field prepared by another tool (pyHanko here), at that
+/// field's widget; a field already signed is refused.
+#[test]
+fn an_existing_empty_field_is_signed_in_place() {
+    let Some(pyhanko) = pki::pyhanko() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prepared = dir.path().join("prepared.pdf");
+    let out = Command::new(&pyhanko)
+        .args(["sign", "addfields", "--field", "1/300,200,450,280/SigA"])
+        .arg(sample())
+        .arg(&prepared)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signed = dir.path().join("signed.pdf");
+    let r = sign(
+        &prepared,
+        &signed,
+        &[
+            "--p12",
+            &p12("official"),
+            "--field",
+            "SigA",
+            "--appearance",
+            "official",
+            "--image",
+            &samples("chu-ky.png"),
+            "--rect",
+            "10,10,20,20",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["field"], "SigA");
+    let (ok, text) = pki::pyhanko_validate(&signed, &root(), &["--no-revocation-check"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("Field 1: SigA"), "{text}");
+    assert!(
+        !text.contains("Field 2"),
+        "no second field may be created: {text}"
+    );
+    let again = sign(
+        &signed,
+        &dir.path().join("again.pdf"),
+        &["--p12", &p12("official"), "--field", "SigA"],
+    );
+    assert!(
+        again.stderr.contains("signature-field-already-signed"),
+        "{}",
+        again.stderr
+    );
+}
