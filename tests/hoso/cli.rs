@@ -127,7 +127,7 @@ fn a_broken_config_file_is_refused_with_code_2() {
 
 #[test]
 fn commands_of_later_issues_say_so_with_their_own_exit_code() {
-    let (code, _, stderr) = run(hoso().args(["sign", "in.pdf", "-o", "out.pdf"]));
+    let (code, _, stderr) = run(hoso().args(["search", "đống đa"]));
     assert_eq!(code, 69);
     assert!(stderr.contains("lỗi [not-implemented]"), "{stderr}");
 }
