@@ -74,6 +74,8 @@ enum Command {
     Sign(Box<SignArgs>),
     /// Kiểm tra chữ ký / Verify the signatures of a PDF (issue #5)
     Verify(VerifyArgs),
+    /// Kiểm tra một chứng thư số / Check a certificate alone: chain, validity, revocation
+    VerifyCert(VerifyCertArgs),
     /// Đưa tài liệu vào kho lưu trữ / Ingest documents into the archive (issue #6)
     Ingest(IngestArgs),
     /// Tìm kiếm hồ sơ, tài liệu / Search the archive (issue #6)
@@ -298,8 +300,109 @@ fn parse_rect(text: &str) -> std::result::Result<[f64; 4], String> {
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
-    /// The signed PDF
+    /// The signed PDF (with --detached: the signed file of any kind)
     file: PathBuf,
+    /// Validation time (RFC 3339, e.g. 2026-11-23T00:00:00Z); default: now
+    #[arg(long, value_parser = parse_rfc3339)]
+    at: Option<time::OffsetDateTime>,
+    /// No network: no AIA, OCSP or CRL fetching (the document's own data and files only)
+    #[arg(long)]
+    offline: bool,
+    /// strict: any change not known to be safe fails and missing revocation data is
+    /// INDETERMINATE; lenient: EU DSS's default (those become warnings)
+    #[arg(long, value_enum, default_value_t = PolicyArg::Strict)]
+    policy: PolicyArg,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Language of the text report
+    #[arg(long, value_enum, default_value_t = LangArg::Vi)]
+    lang: LangArg,
+    /// A CRL file to use as revocation evidence (repeatable)
+    #[arg(long = "crl", value_name = "FILE")]
+    crls: Vec<PathBuf>,
+    /// An OCSP response file to use as revocation evidence (repeatable)
+    #[arg(long = "ocsp-response", value_name = "FILE")]
+    ocsp_responses: Vec<PathBuf>,
+    /// Extra (intermediate) certificates, PEM or DER (repeatable)
+    #[arg(long = "cert", value_name = "FILE")]
+    certs: Vec<PathBuf>,
+    /// A detached CMS signature (.p7s) over FILE
+    #[arg(long, value_name = "SIG.p7s")]
+    detached: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PolicyArg {
+    Strict,
+    Lenient,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LangArg {
+    Vi,
+    En,
+}
+
+#[derive(Debug, Args)]
+struct VerifyCertArgs {
+    /// The certificate: PEM, DER or PKCS#7 (.p7b); in a bundle the end-entity certificate is
+    /// checked and the others help build the chain
+    #[arg(value_name = "CERT")]
+    certificate: PathBuf,
+    /// Validation time (RFC 3339, e.g. 2026-11-23T00:00:00Z); default: now
+    #[arg(long, value_parser = parse_rfc3339)]
+    at: Option<time::OffsetDateTime>,
+    /// Extra (intermediate) certificates, PEM, DER or PKCS#7 (repeatable)
+    #[arg(long = "cert", value_name = "FILE")]
+    certs: Vec<PathBuf>,
+    /// A CRL file, DER or PEM (repeatable)
+    #[arg(long = "crl", value_name = "FILE")]
+    crls: Vec<PathBuf>,
+    /// An OCSP response file, DER or base64 (repeatable)
+    #[arg(long = "ocsp-response", value_name = "FILE")]
+    ocsp_responses: Vec<PathBuf>,
+    /// No network: no AIA, OCSP or CRL fetching (the files given only)
+    #[arg(long)]
+    offline: bool,
+    /// strict: unknown revocation status is INDETERMINATE; lenient: a warning
+    #[arg(long, value_enum, default_value_t = PolicyArg::Strict)]
+    policy: PolicyArg,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Language of the text report
+    #[arg(long, value_enum, default_value_t = LangArg::Vi)]
+    lang: LangArg,
+    /// An acceptable certificate policy (RFC 5280 user-initial-policy-set; repeatable)
+    /// [default: any policy]
+    #[arg(long = "initial-policy", value_name = "OID", value_parser = parse_oid)]
+    initial_policies: Vec<String>,
+    /// Require a valid certificate policy for the whole path (initial-explicit-policy)
+    #[arg(long)]
+    require_explicit_policy: bool,
+    /// Do not follow policy mappings (initial-policy-mapping-inhibit)
+    #[arg(long)]
+    inhibit_policy_mapping: bool,
+    /// Do not accept anyPolicy (initial-any-policy-inhibit)
+    #[arg(long)]
+    inhibit_any_policy: bool,
+}
+
+fn parse_oid(text: &str) -> std::result::Result<String, String> {
+    let arcs: Vec<&str> = text.split('.').collect();
+    if arcs.len() >= 2
+        && arcs
+            .iter()
+            .all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+    {
+        Ok(text.to_owned())
+    } else {
+        Err("expected a dotted object identifier such as 2.16.840.1.101.3.2.1.48.1".to_owned())
+    }
+}
+
+fn parse_rfc3339(text: &str) -> std::result::Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-23T00:00:00Z: {e}"))
 }
 
 #[derive(Debug, Args)]
@@ -374,7 +477,8 @@ pub fn main() -> ExitCode {
         Command::Trust(TrustCommand::List { format }) => list_trust(&config, format),
         Command::Ocr(args) => ocr(&config, args),
         Command::Sign(args) => sign(&config, *args),
-        Command::Verify(_) => Err(Error::NotImplemented { command: "verify" }),
+        Command::Verify(args) => return verify(&config, args),
+        Command::VerifyCert(args) => return verify_cert(&config, args),
         Command::Ingest(_) => Err(Error::NotImplemented { command: "ingest" }),
         Command::Search(_) => Err(Error::NotImplemented { command: "search" }),
     };
@@ -676,7 +780,12 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
         }
     }
     if let Some(level) = args.extend {
-        let output = args.output.clone().unwrap_or_else(|| args.input.clone());
+        // In place: the file itself, also when INPUT is a symbolic link to it (the rename
+        // would otherwise replace the link and leave the linked file as it was).
+        let output = args.output.clone().unwrap_or_else(|| {
+            std::fs::canonicalize(&args.input).unwrap_or_else(|_| args.input.clone())
+        });
+        remove_partial_output_on_signal(&output);
         let outcome = extend_file(
             &args.input,
             &output,
@@ -805,6 +914,7 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
         extra_certificates,
         supplied,
     };
+    remove_partial_output_on_signal(&output);
     let outcome = sign_file(&args.input, &output, signer.as_ref(), &trust, &options, now)?;
     print_report(args.format, &outcome, || {
         format!(
@@ -820,6 +930,174 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
     })
 }
 
+/// `hoso verify`: exit 0 when every signature is TOTAL-PASSED, 1 when any is TOTAL-FAILED,
+/// 3 when the worst is INDETERMINATE or there is none, 4 when the file cannot be read.
+fn verify(config: &Config, args: VerifyArgs) -> ExitCode {
+    use crate::verify::{VerifyError, VerifyOptions};
+    let trust = match TrustStore::load(&config.trust_dirs) {
+        Ok(trust) => trust,
+        Err(e) => return report(&Error::Trust(e)),
+    };
+    let supplied = match supplied_evidence(&args.certs, &args.crls, &args.ocsp_responses) {
+        Ok(supplied) => supplied,
+        Err(e) => return unreadable_input(&e),
+    };
+    let options = VerifyOptions {
+        trust: &trust,
+        at: args.at.unwrap_or_else(time::OffsetDateTime::now_utc),
+        offline: args.offline,
+        policy: args.policy.into(),
+        supplied,
+    };
+    let name = args.file.display().to_string();
+    let open = |path: &std::path::Path| {
+        std::fs::File::open(path)
+            .and_then(|file| crate::verify::map_file(&file))
+            .map_err(|source| VerifyError::Unreadable {
+                path: path.display().to_string(),
+                source,
+            })
+    };
+    let mapped = match open(&args.file) {
+        Ok(mapped) => mapped,
+        Err(e) => return unreadable_input(&e),
+    };
+    let result = match &args.detached {
+        Some(signature_path) => std::fs::read(signature_path)
+            .map(|signature| crate::verify::verify_detached(&mapped, &signature, &name, &options))
+            .map_err(|source| VerifyError::Unreadable {
+                path: signature_path.display().to_string(),
+                source,
+            }),
+        None => crate::verify::verify_pdf(&mapped, &name, &options),
+    };
+    match result {
+        Ok(verdict) => emit_verdict(
+            &verdict,
+            args.format,
+            args.lang,
+            verdict.exit_code() as u8,
+            |lang| crate::verify::report::render(&verdict, lang),
+        ),
+        Err(e) => unreadable_input(&e),
+    }
+}
+
+/// `hoso verify-cert`: exit 0 TOTAL-PASSED, 1 TOTAL-FAILED, 3 INDETERMINATE (as `hoso
+/// verify`), 4 when the certificate or an evidence file cannot be read.
+fn verify_cert(config: &Config, args: VerifyCertArgs) -> ExitCode {
+    use crate::verify::certificate::{self, CertOptions, PolicyParameters};
+    let trust = match TrustStore::load(&config.trust_dirs) {
+        Ok(trust) => trust,
+        Err(e) => return report(&Error::Trust(e)),
+    };
+    let supplied = match supplied_evidence(&args.certs, &args.crls, &args.ocsp_responses) {
+        Ok(supplied) => supplied,
+        Err(e) => return unreadable_input(&e),
+    };
+    let input = match certificate::read_input(&args.certificate) {
+        Ok(input) => input,
+        Err(e) => return unreadable_input(&e),
+    };
+    let options = CertOptions {
+        trust: &trust,
+        at: args.at.unwrap_or_else(time::OffsetDateTime::now_utc),
+        offline: args.offline,
+        policy: args.policy.into(),
+        supplied,
+        policies: PolicyParameters {
+            initial_policies: args.initial_policies,
+            require_explicit_policy: args.require_explicit_policy,
+            inhibit_policy_mapping: args.inhibit_policy_mapping,
+            inhibit_any_policy: args.inhibit_any_policy,
+        },
+    };
+    let name = args.certificate.display().to_string();
+    match certificate::verify_certificate(&input, &name, &options) {
+        Ok(verdict) => emit_verdict(
+            &verdict,
+            args.format,
+            args.lang,
+            verdict.exit_code(),
+            |lang| certificate::render(&verdict, lang),
+        ),
+        Err(e) => unreadable_input(&e),
+    }
+}
+
+impl From<PolicyArg> for crate::verify::Policy {
+    fn from(policy: PolicyArg) -> Self {
+        match policy {
+            PolicyArg::Strict => crate::verify::Policy::Strict,
+            PolicyArg::Lenient => crate::verify::Policy::Lenient,
+        }
+    }
+}
+
+/// The `--cert`, `--crl` and `--ocsp-response` files of `verify` and `verify-cert`, each
+/// checked to be what its flag says.
+fn supplied_evidence(
+    certs: &[PathBuf],
+    crls: &[PathBuf],
+    ocsp_responses: &[PathBuf],
+) -> std::result::Result<
+    crate::verify::status::EvidencePool,
+    crate::verify::certificate::CertInputError,
+> {
+    use crate::verify::certificate::{FileKind, load_file};
+    let mut supplied = crate::verify::status::EvidencePool::default();
+    for path in certs {
+        supplied
+            .certificates
+            .extend(load_file(path, FileKind::Certificates)?);
+    }
+    for path in crls {
+        supplied.crls.extend(load_file(path, FileKind::Crl)?);
+    }
+    for path in ocsp_responses {
+        supplied
+            .ocsp
+            .extend(load_file(path, FileKind::OcspResponse)?);
+    }
+    Ok(supplied)
+}
+
+/// A file that cannot be read at all: exit code 4 with the Vietnamese line first.
+fn unreadable_input(error: &(impl Coded + std::fmt::Display)) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "lỗi [{}]: {}", error.code(), error.message_vi());
+    let _ = writeln!(stderr, "  error: {error}");
+    ExitCode::from(4)
+}
+
+/// Prints a verification verdict as JSON or as text in the chosen language; its exit code.
+fn emit_verdict<T: serde::Serialize>(
+    verdict: &T,
+    format: Format,
+    lang: LangArg,
+    code: u8,
+    render: impl FnOnce(crate::verify::report::Lang) -> String,
+) -> ExitCode {
+    use crate::verify::report::Lang;
+    match format {
+        Format::Json => match serde_json::to_string_pretty(verdict) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("lỗi [internal]: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        Format::Text => print!(
+            "{}",
+            render(match lang {
+                LangArg::Vi => Lang::Vi,
+                LangArg::En => Lang::En,
+            })
+        ),
+    }
+    ExitCode::from(code)
+}
+
 fn print_report<T: serde::Serialize>(
     format: Format,
     report: &T,
@@ -833,6 +1111,61 @@ fn print_report<T: serde::Serialize>(
     };
     println!("{line}");
     Ok(())
+}
+
+/// SIGINT, SIGTERM or SIGHUP while signing (a TSA that does not answer, Ctrl-C) would end
+/// the process without running destructors and leave the temporary output
+/// (`.hoso-sign-PID-….part`) beside `output`: a thread waits for those signals, removes this
+/// process's temporary files there, and exits with 128 + the signal number. It is listening
+/// before this returns, so no temporary file exists unwatched.
+fn remove_partial_output_on_signal(output: &std::path::Path) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let (ready, listening) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+        else {
+            let _ = ready.send(());
+            return;
+        };
+        runtime.block_on(async move {
+            let signals = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            );
+            let _ = ready.send(());
+            let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = signals else {
+                return;
+            };
+            let code = tokio::select! {
+                _ = interrupt.recv() => 130,
+                _ = terminate.recv() => 143,
+                _ = hangup.recv() => 129,
+            };
+            let prefix = crate::pades::sign::temp_prefix();
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for entry in entries.flatten() {
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    if name.starts_with(&prefix) && name.ends_with(".part") {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
+                }
+            }
+            eprintln!(
+                "lỗi [interrupted]: đã dừng theo tín hiệu; chưa ghi tệp kết quả, đã xóa tệp tạm."
+            );
+            std::process::exit(code);
+        });
+    });
+    // Wait until the handlers are installed (or could not be).
+    let _ = listening.recv();
 }
 
 /// A password or PIN: from the named environment variable, else asked on the terminal

@@ -20,6 +20,9 @@ use crate::ocr::Languages;
 /// Name of the file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "hoso.toml";
 
+/// The folder of Vietnamese trust anchors in a checkout.
+pub const DEFAULT_TRUST_DIR: &str = "certs/trust";
+
 /// The effective configuration of one hoso process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -187,10 +190,21 @@ impl Config {
                 path: data_dir.join("hoso.db"),
             },
         };
-        let mut trust_dirs = overrides
-            .trust_dirs
-            .or(file.trust_dirs)
-            .unwrap_or_else(|| vec![PathBuf::from("certs/trust")]);
+        let configured = overrides.trust_dirs.or(file.trust_dirs);
+        let mut trust_dirs = match configured {
+            Some(dirs) => dirs,
+            // The default folder is relative to the checkout; run elsewhere with `--trust`
+            // folders, a missing default is not worth refusing to work over.
+            None if !overrides.extra_trust_dirs.is_empty()
+                && !Path::new(DEFAULT_TRUST_DIR).is_dir() =>
+            {
+                tracing::warn!(
+                    "{DEFAULT_TRUST_DIR} not found here: using only the --trust folders"
+                );
+                Vec::new()
+            }
+            None => vec![PathBuf::from(DEFAULT_TRUST_DIR)],
+        };
         for extra in overrides.extra_trust_dirs {
             if !trust_dirs.contains(&extra) {
                 trust_dirs.push(extra);

@@ -26,5 +26,6 @@ pub mod pades;
 pub mod pdf;
 pub mod pipeline;
 pub mod trust;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -46,6 +46,9 @@ impl TrustAnchor {
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     anchors: Vec<TrustAnchor>,
+    /// The same anchors parsed by OpenSSL once, in the same order: path validation only
+    /// takes new references to them (cloning an `X509` is a reference count increment).
+    openssl: Vec<openssl::x509::X509>,
 }
 
 const CERT_EXTENSIONS: [&str; 4] = ["pem", "crt", "cer", "der"];
@@ -92,10 +95,22 @@ impl TrustStore {
                 .iter()
                 .any(|a| a.fingerprint == anchor.fingerprint)
             {
+                let parsed = openssl::x509::X509::from_der(&anchor.der).map_err(|e| {
+                    TrustError::NotACertificate {
+                        path: path.to_owned(),
+                        reason: format!("OpenSSL cannot parse it: {e}"),
+                    }
+                })?;
                 self.anchors.push(anchor);
+                self.openssl.push(parsed);
             }
         }
         Ok(())
+    }
+
+    /// The anchors as OpenSSL certificates (parsed once at load), in load order.
+    pub fn openssl_anchors(&self) -> &[openssl::x509::X509] {
+        &self.openssl
     }
 
     /// All anchors, in load order.
@@ -143,9 +158,10 @@ impl TrustStore {
             X509VerifyFlags::X509_STRICT | X509VerifyFlags::PARTIAL_CHAIN,
         ] {
             let mut builder = X509StoreBuilder::new().map_err(|e| invalid(e.to_string()))?;
-            for anchor in &self.anchors {
-                let cert = X509::from_der(&anchor.der).map_err(|e| invalid(e.to_string()))?;
-                builder.add_cert(cert).map_err(|e| invalid(e.to_string()))?;
+            for anchor in &self.openssl {
+                builder
+                    .add_cert(anchor.clone())
+                    .map_err(|e| invalid(e.to_string()))?;
             }
             let mut param = X509VerifyParam::new().map_err(|e| invalid(e.to_string()))?;
             param.set_time(at.unix_timestamp());
@@ -396,5 +412,44 @@ mod tests {
     fn a_missing_folder_is_an_error() {
         let err = TrustStore::load(&[PathBuf::from("/nonexistent/hoso-trust")]).unwrap_err();
         assert_eq!(err.code(), "trust-store-unreadable");
+    }
+
+    /// The anchors are parsed once; every call (and every clone of the store) validates with
+    /// them at the time it is given.
+    #[test]
+    fn paths_are_validated_at_the_time_passed_in_with_the_loaded_anchors() {
+        let pki = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("certs/test-pki");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(pki.join("root.crt"), dir.path().join("root.crt")).unwrap();
+        let store = TrustStore::load(&[dir.path().to_owned()]).unwrap();
+        let der = |name: &str| {
+            openssl::x509::X509::from_pem(&std::fs::read(pki.join(name)).unwrap())
+                .unwrap()
+                .to_der()
+                .unwrap()
+        };
+        let (leaf, inter, root) = (der("official.crt"), der("inter.crt"), der("root.crt"));
+        let at = datetime!(2026-11-22 0:00 UTC);
+        for store in [store.clone(), store] {
+            let path = store
+                .validate_path(&leaf, std::slice::from_ref(&inter), at)
+                .unwrap();
+            assert_eq!(path, vec![leaf.clone(), inter.clone(), root.clone()]);
+            let expired = store
+                .validate_path(
+                    &leaf,
+                    std::slice::from_ref(&inter),
+                    datetime!(2037-01-01 0:00 UTC),
+                )
+                .unwrap_err();
+            assert_eq!(expired.code(), "certificate-expired");
+            let no_issuer = store.validate_path(&leaf, &[], at).unwrap_err();
+            assert_eq!(no_issuer.code(), "certificate-untrusted");
+        }
+        let empty = TrustStore::default();
+        let untrusted = empty
+            .validate_path(&leaf, std::slice::from_ref(&inter), at)
+            .unwrap_err();
+        assert_eq!(untrusted.code(), "certificate-untrusted");
     }
 }

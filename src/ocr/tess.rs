@@ -2,7 +2,7 @@
 //! `tesseract` crate does not expose: orientation detection, skew detection, rotation, and
 //! recognition with TSV output on an image we built ourselves.
 //!
-//! This is the crate's only `unsafe` code. Every pointer is owned by exactly one wrapper
+//! This is the crate's main `unsafe` code (the other is `verify::map_file`, one mmap call). Every pointer is owned by exactly one wrapper
 //! ([`Pix`], [`TessApi`]) and released in its `Drop`; every call checks for null results.
 
 #![allow(unsafe_code)]

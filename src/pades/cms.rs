@@ -134,6 +134,8 @@ pub struct CmsRequest<'a> {
 /// A signed CMS, with its signature value reachable for the timestamp request.
 pub struct SignedCms {
     signed_data: SignedData,
+    scheme: SignatureScheme,
+    digest_algorithm: DigestAlgorithm,
 }
 
 impl SignedCms {
@@ -196,7 +198,63 @@ impl SignedCms {
             crls: None,
             signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
         };
-        Ok(SignedCms { signed_data })
+        Ok(SignedCms {
+            signed_data,
+            scheme: request.scheme,
+            digest_algorithm: request.digest_algorithm,
+        })
+    }
+
+    /// Verifies the signature value over the signed attributes with the public key of
+    /// `certificate_der` (the signer's): a key that is not the certificate's, from any source
+    /// (a token holding another key under the label, a broken PKCS#12), is caught before
+    /// anything is written.
+    ///
+    /// # Errors
+    /// [`PadesError::SignatureMismatch`] when it does not verify.
+    pub fn verify_signature(&self, certificate_der: &[u8]) -> Result<(), PadesError> {
+        let certificate =
+            openssl::x509::X509::from_der(certificate_der).map_err(super::key::openssl_error)?;
+        let public = certificate
+            .public_key()
+            .map_err(super::key::openssl_error)?;
+        self.verify_signature_with(&public)
+    }
+
+    /// [`SignedCms::verify_signature`] with the signer's public key already parsed (a signing
+    /// session keeps it: parsing the certificate costs OpenSSL 3 more than the check).
+    ///
+    /// # Errors
+    /// [`PadesError::SignatureMismatch`] when the key did not make this signature.
+    pub fn verify_signature_with(
+        &self,
+        public: &openssl::pkey::PKeyRef<openssl::pkey::Public>,
+    ) -> Result<(), PadesError> {
+        use openssl::rsa::Padding;
+        use openssl::sign::{RsaPssSaltlen, Verifier};
+        let signer_info = self.signer_info();
+        let signed = signer_info
+            .signed_attrs
+            .as_ref()
+            .ok_or(PadesError::SignatureMismatch)?
+            .to_der()?;
+        let md = self.digest_algorithm.message_digest();
+        let mut verifier = Verifier::new(md, public).map_err(super::key::openssl_error)?;
+        if self.scheme == SignatureScheme::RsaPss {
+            verifier
+                .set_rsa_padding(Padding::PKCS1_PSS)
+                .and_then(|()| verifier.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH))
+                .and_then(|()| verifier.set_rsa_mgf1_md(md))
+                .map_err(super::key::openssl_error)?;
+        }
+        verifier
+            .update(&signed)
+            .map_err(super::key::openssl_error)?;
+        match verifier.verify(signer_info.signature.as_bytes()) {
+            Ok(true) => Ok(()),
+            // OpenSSL reports a malformed signature (wrong length, bad DER) as an error.
+            Ok(false) | Err(_) => Err(PadesError::SignatureMismatch),
+        }
     }
 
     /// The signature value: what an RFC 3161 signature timestamp is computed over.
@@ -363,6 +421,52 @@ mod tests {
             assert!(!der.windows(signing_time.len()).any(|w| w == signing_time));
             let v2 = ID_SIGNING_CERTIFICATE_V2.to_der().unwrap();
             assert!(der.windows(v2.len()).any(|w| w == v2));
+            // Our own check agrees.
+            cms.verify_signature(key.certificate()).unwrap();
+        }
+    }
+
+    /// A key that is not its certificate's (a token with another key under the label) gives
+    /// a signature the certificate does not verify: refused before it is used.
+    #[test]
+    fn a_signature_by_another_key_is_caught() {
+        struct Mixed {
+            key: SoftwareKey,
+            credentials: crate::pades::key::Credentials,
+        }
+        impl KeySigner for Mixed {
+            fn credentials(&self) -> &crate::pades::key::Credentials {
+                &self.credentials
+            }
+            fn sign_digest(
+                &self,
+                scheme: SignatureScheme,
+                algorithm: DigestAlgorithm,
+                digest: &[u8],
+            ) -> Result<Vec<u8>, PadesError> {
+                self.key.sign_digest(scheme, algorithm, digest)
+            }
+        }
+        let official = SoftwareKey::from_pkcs12_file(&pki("official.p12"), "test").unwrap();
+        let organization = SoftwareKey::from_pkcs12_file(&pki("organization.p12"), "test").unwrap();
+        let mixed = Mixed {
+            credentials: organization.credentials().clone(),
+            key: official,
+        };
+        for scheme in [SignatureScheme::RsaPkcs1, SignatureScheme::RsaPss] {
+            let cms = SignedCms::sign(&CmsRequest {
+                signer: &mixed,
+                scheme,
+                digest_algorithm: DigestAlgorithm::Sha256,
+                content_digest: &[0u8; 32],
+                extra_certificates: &[],
+            })
+            .unwrap();
+            assert!(matches!(
+                cms.verify_signature(mixed.certificate()),
+                Err(PadesError::SignatureMismatch)
+            ));
+            cms.verify_signature(mixed.key.certificate()).unwrap();
         }
     }
 }

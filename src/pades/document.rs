@@ -25,8 +25,22 @@ pub struct ExistingField {
     pub widget: Option<ObjectId>,
 }
 
-/// All signature fields, depth first, with their fully qualified names.
-pub fn signature_fields(revision: &PdfRevision) -> Result<Vec<ExistingField>, PadesError> {
+/// A field of the form, terminal or not.
+#[derive(Debug, Clone)]
+struct FormField {
+    id: ObjectId,
+    /// Fully qualified name (partial names joined with '.').
+    name: String,
+    /// /FT, inherited from the parents.
+    field_type: Option<Vec<u8>>,
+    /// Whether it has no kid fields (its kids, if any, are widgets).
+    terminal: bool,
+    /// The first widget: the field itself when merged, else its first kid.
+    widget: Option<ObjectId>,
+}
+
+/// Every field of the form, depth first, with its fully qualified name.
+fn form_fields(revision: &PdfRevision) -> Result<Vec<FormField>, PadesError> {
     let mut found = Vec::new();
     let Some(form) = acro_form(revision)? else {
         return Ok(found);
@@ -76,29 +90,360 @@ pub fn signature_fields(revision: &PdfRevision) -> Result<Vec<ExistingField>, Pa
             .copied()
             .filter(|k| revision.dictionary(*k).is_ok_and(|d| d.has(b"T")))
             .collect();
-        if !kid_fields.is_empty() {
-            for kid in kid_fields.into_iter().rev() {
-                stack.push((kid, name.clone(), field_type.clone(), depth + 1));
-            }
-            continue;
-        }
-        if field_type.as_deref() != Some(b"Sig") {
-            continue;
-        }
+        let terminal = kid_fields.is_empty();
         let widget = if dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Widget") {
             Some(id)
-        } else {
+        } else if terminal {
             kids.first().copied()
+        } else {
+            None
         };
-        let value = dict.get(b"V").ok().and_then(|v| v.as_reference().ok());
-        found.push(ExistingField {
+        for kid in kid_fields.into_iter().rev() {
+            stack.push((kid, name.clone(), field_type.clone(), depth + 1));
+        }
+        found.push(FormField {
             id,
             name,
-            value,
+            field_type,
+            terminal,
             widget,
         });
     }
     Ok(found)
+}
+
+/// All signature fields, depth first, with their fully qualified names.
+pub fn signature_fields(revision: &PdfRevision) -> Result<Vec<ExistingField>, PadesError> {
+    Ok(form_fields(revision)?
+        .into_iter()
+        .filter(|f| f.terminal && f.field_type.as_deref() == Some(b"Sig"))
+        .map(|f| ExistingField {
+            id: f.id,
+            value: revision
+                .dictionary(f.id)
+                .ok()
+                .and_then(|d| d.get(b"V").ok())
+                .and_then(|v| v.as_reference().ok()),
+            name: f.name,
+            widget: f.widget,
+        })
+        .collect())
+}
+
+/// The first of `prefix1`, `prefix2`, … that names no field of the form.
+pub fn unused_field_name(revision: &PdfRevision, prefix: &str) -> Result<String, PadesError> {
+    let fields = form_fields(revision)?;
+    Ok((1..=fields.len() + 1)
+        .map(|n| format!("{prefix}{n}"))
+        .find(|candidate| !fields.iter().any(|f| &f.name == candidate))
+        .unwrap_or_else(|| format!("{prefix}{}", fields.len() + 2)))
+}
+
+/// The field a new signature goes into: the existing empty signature field named
+/// `requested`, or a new field with that name (a fresh `SignatureN` when none is asked for).
+///
+/// # Errors
+/// [`PadesError::FieldAlreadySigned`]; [`PadesError::FieldNameInvalid`] for an empty name
+/// or one with a '.' (a partial name cannot hold one, ISO 32000-1 §12.7.3.2);
+/// [`PadesError::FieldNameTaken`] when a field that is not an empty signature field already
+/// has the name; [`PadesError::FieldLocked`] when a signed field's /Lock (FieldMDP) locks it.
+pub fn choose_field(
+    revision: &PdfRevision,
+    requested: Option<&str>,
+) -> Result<(Option<ExistingField>, String), PadesError> {
+    let fields = form_fields(revision)?;
+    let signature_fields = signature_fields(revision)?;
+    let existing =
+        requested.and_then(|name| signature_fields.iter().find(|f| f.name == name).cloned());
+    if let Some(field) = &existing
+        && field.value.is_some()
+    {
+        return Err(PadesError::FieldAlreadySigned {
+            name: field.name.clone(),
+        });
+    }
+    let name = match (requested, &existing) {
+        (_, Some(field)) => field.name.clone(),
+        (Some(name), None) => {
+            if name.trim().is_empty() {
+                return Err(PadesError::FieldNameInvalid {
+                    name: name.to_owned(),
+                    reason: "the name is empty".to_owned(),
+                });
+            }
+            if name.contains('.') {
+                return Err(PadesError::FieldNameInvalid {
+                    name: name.to_owned(),
+                    reason: "a new field's name cannot contain '.'".to_owned(),
+                });
+            }
+            if fields.iter().any(|f| f.name == name) {
+                return Err(PadesError::FieldNameTaken {
+                    name: name.to_owned(),
+                });
+            }
+            name.to_owned()
+        }
+        (None, None) => unused_field_name(revision, "Signature")?,
+    };
+    check_field_locks(revision, &signature_fields, &name)?;
+    Ok((existing, name))
+}
+
+/// What a new signature is, for checking an existing field's seed values (/SV).
+pub struct SeedCheck<'a> {
+    pub reason: Option<&'a str>,
+    pub certify: Option<u8>,
+    pub digest: super::key::DigestAlgorithm,
+    /// Whether the signature gets an RFC 3161 timestamp (B-T and above).
+    pub timestamped: bool,
+}
+
+/// Refuses to fill `field` with a signature its seed value dictionary (ISO 32000-1 Table 234)
+/// rules out: a required /Filter, /SubFilter, /DigestMethod or /Reasons (their /Ff bits) that
+/// hoso's signature does not match, an /MDP certification level other than the one asked
+/// for, or a required /TimeStamp when there is none.
+///
+/// # Errors
+/// [`PadesError::SeedValue`].
+pub fn check_seed_values(
+    revision: &PdfRevision,
+    field: &ExistingField,
+    check: &SeedCheck<'_>,
+) -> Result<(), PadesError> {
+    let resolve_dict = |object: &Object| -> Option<Dictionary> {
+        revision.resolve(object).ok()?.as_dict().ok().cloned()
+    };
+    let Some(seed) = revision
+        .dictionary(field.id)
+        .ok()
+        .and_then(|d| d.get(b"SV").ok())
+        .and_then(resolve_dict)
+    else {
+        return Ok(());
+    };
+    let refuse = |requirement: String, requirement_vi: String| PadesError::SeedValue {
+        field: field.name.clone(),
+        requirement,
+        requirement_vi,
+    };
+    let flags = seed.get(b"Ff").and_then(Object::as_i64).unwrap_or(0);
+    let names = |key: &[u8]| -> Option<Vec<Vec<u8>>> {
+        let value = revision.resolve(seed.get(key).ok()?).ok()?;
+        match value {
+            // Names as the standard says; strings as pyHanko writes /DigestMethod.
+            Object::Name(n) | Object::String(n, _) => Some(vec![n.clone()]),
+            Object::Array(items) => Some(
+                items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Object::Name(n) | Object::String(n, _) => Some(n.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        }
+    };
+    if flags & 1 != 0
+        && let Some(filters) = names(b"Filter")
+        && !filters.iter().any(|f| f == b"Adobe.PPKLite")
+    {
+        return Err(refuse(
+            "a signature handler other than Adobe.PPKLite".to_owned(),
+            "bộ xử lý chữ ký khác Adobe.PPKLite".to_owned(),
+        ));
+    }
+    if flags & 2 != 0
+        && let Some(sub_filters) = names(b"SubFilter")
+        && !sub_filters.iter().any(|f| f == b"ETSI.CAdES.detached")
+    {
+        let wanted = sub_filters
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(refuse(
+            format!("SubFilter {wanted} (hoso writes ETSI.CAdES.detached)"),
+            format!("định dạng chữ ký {wanted} (hoso chỉ ký ETSI.CAdES.detached)"),
+        ));
+    }
+    if flags & 64 != 0
+        && let Some(methods) = names(b"DigestMethod")
+    {
+        let ours = check.digest.name().to_ascii_uppercase();
+        let normalized = |m: &[u8]| {
+            String::from_utf8_lossy(m)
+                .to_ascii_uppercase()
+                .replace('-', "")
+        };
+        if !methods.iter().any(|m| normalized(m) == ours) {
+            let wanted = methods
+                .iter()
+                .map(|m| String::from_utf8_lossy(m).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(refuse(
+                format!("digest {wanted} (--digest)"),
+                format!("thuật toán băm {wanted} (--digest)"),
+            ));
+        }
+    }
+    if flags & 32 != 0 && seed.get(b"AddRevInfo").and_then(Object::as_bool).ok() == Some(true) {
+        return Err(refuse(
+            "revocation data inside the CMS (adbe.pkcs7.detached); hoso adds it to the DSS"
+                .to_owned(),
+            "dữ liệu thu hồi trong CMS (adbe.pkcs7.detached); hoso đưa dữ liệu này vào DSS"
+                .to_owned(),
+        ));
+    }
+    if flags & 8 != 0 {
+        let reasons: Vec<String> = seed
+            .get(b"Reasons")
+            .ok()
+            .and_then(|r| revision.resolve(r).ok())
+            .and_then(|r| r.as_array().ok())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|r| lopdf::decode_text_string(r).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // No list, or a single ".": no reason may be given.
+        let allowed = match (reasons.as_slice(), check.reason) {
+            ([], reason) => reason.is_none(),
+            ([only], reason) if only == "." => reason.is_none(),
+            (list, Some(reason)) => list.iter().any(|r| r == reason),
+            (_, None) => false,
+        };
+        if !allowed {
+            return Err(if reasons.is_empty() || reasons == ["."] {
+                refuse(
+                    "no reason (leave out --reason)".to_owned(),
+                    "không ghi lý do ký (bỏ --reason)".to_owned(),
+                )
+            } else {
+                let wanted = reasons.join(" | ");
+                refuse(
+                    format!("a reason among: {wanted} (--reason)"),
+                    format!("lý do ký là một trong: {wanted} (--reason)"),
+                )
+            });
+        }
+    }
+    if let Some(level) = seed
+        .get(b"MDP")
+        .ok()
+        .and_then(resolve_dict)
+        .and_then(|mdp| mdp.get(b"P").and_then(Object::as_i64).ok())
+    {
+        let ok = match level {
+            0 => check.certify.is_none(),
+            1..=3 => check.certify.map(i64::from) == Some(level),
+            _ => true,
+        };
+        if !ok {
+            return Err(if level == 0 {
+                refuse(
+                    "an approval signature, not a certification".to_owned(),
+                    "chữ ký phê duyệt, không phải chữ ký chứng thực (bỏ --certify)".to_owned(),
+                )
+            } else {
+                refuse(
+                    format!("a certification signature with --certify {level}"),
+                    format!("chữ ký chứng thực với --certify {level}"),
+                )
+            });
+        }
+    }
+    if let Some(timestamp) = seed.get(b"TimeStamp").ok().and_then(resolve_dict)
+        && timestamp.get(b"Ff").and_then(Object::as_i64).unwrap_or(0) & 1 != 0
+        && !check.timestamped
+    {
+        return Err(refuse(
+            "a signature timestamp (--level B-T or higher, --tsa)".to_owned(),
+            "dấu thời gian cho chữ ký (--level B-T trở lên, --tsa)".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses `target` when a signed field's lock covers it: the field's /Lock dictionary or
+/// the FieldMDP reference of its signature (ISO 32000-1 §12.7.4.5, §12.8.2.4): /Action /All,
+/// /Include with the field (or a parent) listed, /Exclude without it; or /P 1 (ISO 32000-2:
+/// no changes at all after that signature).
+fn check_field_locks(
+    revision: &PdfRevision,
+    fields: &[ExistingField],
+    target: &str,
+) -> Result<(), PadesError> {
+    let resolve_dict = |object: &Object| -> Option<Dictionary> {
+        revision.resolve(object).ok()?.as_dict().ok().cloned()
+    };
+    for field in fields {
+        let Some(value) = field.value else { continue };
+        let mut locks: Vec<Dictionary> = Vec::new();
+        if let Ok(dict) = revision.dictionary(field.id)
+            && let Some(lock) = dict.get(b"Lock").ok().and_then(resolve_dict)
+        {
+            locks.push(lock);
+        }
+        if let Ok(signature) = revision.dictionary(value)
+            && let Some(references) = signature
+                .get(b"Reference")
+                .ok()
+                .and_then(|r| revision.resolve(r).ok())
+                .and_then(|r| r.as_array().ok())
+        {
+            for reference in references.iter().filter_map(resolve_dict) {
+                if reference
+                    .get(b"TransformMethod")
+                    .and_then(Object::as_name)
+                    .ok()
+                    == Some(b"FieldMDP")
+                    && let Some(params) = reference
+                        .get(b"TransformParams")
+                        .ok()
+                        .and_then(resolve_dict)
+                {
+                    locks.push(params);
+                }
+            }
+        }
+        for lock in &locks {
+            let listed = || -> bool {
+                lock.get(b"Fields")
+                    .ok()
+                    .and_then(|f| revision.resolve(f).ok())
+                    .and_then(|f| f.as_array().ok())
+                    .is_some_and(|names| {
+                        names
+                            .iter()
+                            .filter_map(|n| lopdf::decode_text_string(n).ok())
+                            .any(|n| {
+                                target == n
+                                    || target
+                                        .strip_prefix(n.as_str())
+                                        .is_some_and(|rest| rest.starts_with('.'))
+                            })
+                    })
+            };
+            let locked = lock.get(b"P").and_then(Object::as_i64).ok() == Some(1)
+                || match lock.get(b"Action").and_then(Object::as_name).ok() {
+                    Some(b"All") => true,
+                    Some(b"Include") => listed(),
+                    Some(b"Exclude") => !listed(),
+                    _ => false,
+                };
+            if locked {
+                return Err(PadesError::FieldLocked {
+                    name: target.to_owned(),
+                    by: field.name.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn acro_form(revision: &PdfRevision) -> Result<Option<&Dictionary>, PadesError> {
@@ -343,8 +688,10 @@ pub struct Widget<'a> {
     pub name: &'a str,
     pub page: ObjectId,
     pub rect: [f64; 4],
-    /// The normal appearance XObject.
-    pub appearance: ObjectId,
+    /// The normal appearance XObject; `None` for a document timestamp, whose widget has no
+    /// appearance at all (pyHanko counts an appearance added after a DocMDP P=1
+    /// certification as form filling, which P=1 forbids; a bare widget is what PAdES allows).
+    pub appearance: Option<ObjectId>,
 }
 
 /// Adds a new signature field with its widget, or fills `existing`, pointing at the
@@ -402,10 +749,12 @@ pub fn attach_field(
     Ok(())
 }
 
-fn set_appearance(dict: &mut Dictionary, appearance: ObjectId) {
-    let mut ap = Dictionary::new();
-    ap.set("N", Object::Reference(appearance));
-    dict.set("AP", Object::Dictionary(ap));
+fn set_appearance(dict: &mut Dictionary, appearance: Option<ObjectId>) {
+    if let Some(appearance) = appearance {
+        let mut ap = Dictionary::new();
+        ap.set("N", Object::Reference(appearance));
+        dict.set("AP", Object::Dictionary(ap));
+    }
 }
 
 /// The current state of an object: as changed by this update, else as in the file.
@@ -556,25 +905,38 @@ pub fn add_dss(
         _ => (None, Dictionary::new()),
     };
     dss.set("Type", Object::Name(b"DSS".to_vec()));
-    let stream_refs = |items: &[Vec<u8>], update: &mut Update| -> Vec<Object> {
-        items
-            .iter()
-            .map(|bytes| {
+    // Each item once: data the DSS already holds (a second --extend, a second signer with the
+    // same CAs) is referred to where it is; only new data becomes a new stream.
+    let mut written: Vec<(Vec<u8>, ObjectId)> = Vec::new();
+    let mut stream_refs = |items: &[Vec<u8>], update: &mut Update| -> (Vec<Object>, Vec<Object>) {
+        let (mut all, mut new) = (Vec::new(), Vec::new());
+        for bytes in items {
+            let id = if let Some(id) = revision.dss_stream_holding(bytes) {
+                id
+            } else if let Some((_, id)) = written.iter().find(|(b, _)| b == bytes) {
+                *id
+            } else {
                 let id = update.allocate();
                 let mut stream = lopdf::Stream::new(Dictionary::new(), bytes.clone());
                 let _ = stream.compress();
                 update.set(id, Object::Stream(stream));
-                Object::Reference(id)
-            })
-            .collect()
+                written.push((bytes.clone(), id));
+                new.push(Object::Reference(id));
+                id
+            };
+            if !all.contains(&Object::Reference(id)) {
+                all.push(Object::Reference(id));
+            }
+        }
+        (all, new)
     };
-    let certs = stream_refs(&addition.data.certificates, update);
-    let ocsps = stream_refs(&addition.data.ocsp_responses, update);
-    let crls = stream_refs(&addition.data.crls, update);
+    let (certs, new_certs) = stream_refs(&addition.data.certificates, update);
+    let (ocsps, new_ocsps) = stream_refs(&addition.data.ocsp_responses, update);
+    let (crls, new_crls) = stream_refs(&addition.data.crls, update);
     for (key, new) in [
-        (b"Certs".as_slice(), &certs),
-        (b"OCSPs", &ocsps),
-        (b"CRLs", &crls),
+        (b"Certs".as_slice(), &new_certs),
+        (b"OCSPs", &new_ocsps),
+        (b"CRLs", &new_crls),
     ] {
         if new.is_empty() {
             continue;
@@ -588,7 +950,11 @@ pub fn add_dss(
                 .unwrap_or_default(),
             Err(_) => Vec::new(),
         };
-        array.extend(new.iter().cloned());
+        for item in new {
+            if !array.contains(item) {
+                array.push(item.clone());
+            }
+        }
         dss.set(key, Object::Array(array));
     }
     let mut vri = match dss.get(b"VRI") {
@@ -605,16 +971,33 @@ pub fn add_dss(
             openssl::hash::hash(openssl::hash::MessageDigest::sha1(), contents)
                 .map_err(super::key::openssl_error)?,
         );
-        let mut entry = Dictionary::new();
+        // An entry already there keeps what it has (/TU, /TS, its references); the new
+        // references join its arrays.
+        let mut entry = vri
+            .get(key.as_bytes())
+            .ok()
+            .and_then(|e| revision.resolve(e).ok())
+            .and_then(|e| e.as_dict().ok())
+            .cloned()
+            .unwrap_or_default();
         entry.set("Type", Object::Name(b"VRI".to_vec()));
-        if !certs.is_empty() {
-            entry.set("Cert", Object::Array(certs.clone()));
-        }
-        if !ocsps.is_empty() {
-            entry.set("OCSP", Object::Array(ocsps.clone()));
-        }
-        if !crls.is_empty() {
-            entry.set("CRL", Object::Array(crls.clone()));
+        for (name, refs) in [("Cert", &certs), ("OCSP", &ocsps), ("CRL", &crls)] {
+            if refs.is_empty() {
+                continue;
+            }
+            let mut array = entry
+                .get(name.as_bytes())
+                .ok()
+                .and_then(|a| revision.resolve(a).ok())
+                .and_then(|a| a.as_array().ok())
+                .cloned()
+                .unwrap_or_default();
+            for item in refs {
+                if !array.contains(item) {
+                    array.push(item.clone());
+                }
+            }
+            entry.set(name, Object::Array(array));
         }
         vri.set(key.into_bytes(), Object::Dictionary(entry));
     }

@@ -202,6 +202,7 @@ impl SoftwareKey {
             });
         }
         let kind = KeyKind::from_pkey(&key)?;
+        check_key_strength(kind)?;
         Ok(SoftwareKey {
             key,
             credentials: Credentials {
@@ -270,12 +271,53 @@ pub fn check_scheme(kind: KeyKind, scheme: SignatureScheme) -> Result<(), PadesE
     }
 }
 
-/// The scheme a key signs with unless told otherwise.
+/// The scheme a key signs with unless told otherwise (`pss` is ignored for EC keys; signing
+/// flows use [`choose_scheme`], which refuses that).
 pub fn default_scheme(kind: KeyKind, pss: bool) -> SignatureScheme {
     match kind {
         KeyKind::Rsa { .. } if pss => SignatureScheme::RsaPss,
         KeyKind::Rsa { .. } => SignatureScheme::RsaPkcs1,
         KeyKind::Ec { .. } => SignatureScheme::Ecdsa,
+    }
+}
+
+/// The scheme a key signs with: PKCS#1 v1.5 or, asked for, PSS for RSA; ECDSA for EC.
+///
+/// # Errors
+/// PSS asked for with an EC key (an error, not silently ignored).
+pub fn choose_scheme(kind: KeyKind, pss: bool) -> Result<SignatureScheme, PadesError> {
+    match kind {
+        KeyKind::Rsa { .. } if pss => Ok(SignatureScheme::RsaPss),
+        KeyKind::Rsa { .. } => Ok(SignatureScheme::RsaPkcs1),
+        KeyKind::Ec { .. } if pss => Err(PadesError::KeyUnusable {
+            reason: "RSASSA-PSS (--pss) needs an RSA key; this key is ECDSA".to_owned(),
+        }),
+        KeyKind::Ec { .. } => Ok(SignatureScheme::Ecdsa),
+    }
+}
+
+/// Smallest RSA modulus accepted, in bits (ETSI TS 119 312, Circular 15/2025).
+pub const MIN_RSA_BITS: u32 = 2048;
+/// Smallest EC key accepted, in bits (P-256).
+pub const MIN_EC_BITS: u32 = 256;
+
+/// Refuses keys too weak for a signature meant to last: RSA under 2048 bits, EC under 256.
+///
+/// # Errors
+/// [`PadesError::KeyTooWeak`].
+pub fn check_key_strength(kind: KeyKind) -> Result<(), PadesError> {
+    match kind {
+        KeyKind::Rsa { bits } if bits < MIN_RSA_BITS => Err(PadesError::KeyTooWeak {
+            kind: "RSA",
+            bits,
+            minimum: MIN_RSA_BITS,
+        }),
+        KeyKind::Ec { bits } if bits < MIN_EC_BITS => Err(PadesError::KeyTooWeak {
+            kind: "EC",
+            bits,
+            minimum: MIN_EC_BITS,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -347,5 +389,54 @@ mod tests {
             check_scheme(key("official-ec").kind(), SignatureScheme::RsaPss).is_err(),
             "PSS with an EC key must be refused"
         );
+        assert!(
+            choose_scheme(key("official-ec").kind(), true).is_err(),
+            "--pss with an EC key is an error, not ignored"
+        );
+        assert_eq!(
+            choose_scheme(key("official").kind(), true).unwrap(),
+            SignatureScheme::RsaPss
+        );
+    }
+
+    /// RSA under 2048 bits and EC under 256 are refused when the key is loaded.
+    #[test]
+    fn weak_keys_are_refused() {
+        use openssl::asn1::Asn1Time;
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::nid::Nid;
+        use openssl::rsa::Rsa;
+        use openssl::x509::X509Builder;
+        let self_signed = |key: &PKey<Private>| {
+            let mut builder = X509Builder::new().unwrap();
+            builder.set_pubkey(key).unwrap();
+            builder
+                .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+                .unwrap();
+            builder
+                .set_not_after(&Asn1Time::days_from_now(1).unwrap())
+                .unwrap();
+            builder.sign(key, MessageDigest::sha256()).unwrap();
+            builder.build()
+        };
+        let rsa = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
+        let err = SoftwareKey::new(rsa.clone(), &self_signed(&rsa), Vec::new())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, PadesError::KeyTooWeak { bits: 1024, .. }),
+            "{err:?}"
+        );
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME192V1).unwrap();
+        let ec = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        let err = SoftwareKey::new(ec.clone(), &self_signed(&ec), Vec::new())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, PadesError::KeyTooWeak { bits: 192, .. }),
+            "{err:?}"
+        );
+        assert!(check_key_strength(KeyKind::Rsa { bits: 2048 }).is_ok());
+        assert!(check_key_strength(KeyKind::Ec { bits: 256 }).is_ok());
     }
 }

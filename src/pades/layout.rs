@@ -155,6 +155,24 @@ pub fn plan(
             stamp(&revision, request, vec![number, time_text], qr)?
         }
     };
+    // A rectangle given by hand must lie on the page (a widget off the page is invisible).
+    if let Some(rect) = request.rect {
+        let page_box = document::page_box(&revision, document::page_id(&revision, visible.page)?);
+        let (left, right) = (page_box[0].min(page_box[2]), page_box[0].max(page_box[2]));
+        let (bottom, top) = (page_box[1].min(page_box[3]), page_box[1].max(page_box[3]));
+        let inside = |v: f64, low: f64, high: f64| v >= low - 0.01 && v <= high + 0.01;
+        if !(inside(rect[0], left, right)
+            && inside(rect[2], left, right)
+            && inside(rect[1], bottom, top)
+            && inside(rect[3], bottom, top))
+        {
+            return Err(PadesError::RectOutsidePage {
+                rect,
+                page: visible.page + 1,
+                page_box,
+            });
+        }
+    }
     Ok(Some(visible))
 }
 

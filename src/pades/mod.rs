@@ -25,6 +25,20 @@ pub mod tsp;
 
 use crate::error::{Coded, ErrorClass};
 
+/// A time as error messages show it: `dd/mm/yyyy hh:mm:ss UTC`.
+pub fn display_time(time: time::OffsetDateTime) -> String {
+    let utc = time.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:02}/{:02}/{:04} {:02}:{:02}:{:02} UTC",
+        utc.day(),
+        u8::from(utc.month()),
+        utc.year(),
+        utc.hour(),
+        utc.minute(),
+        utc.second()
+    )
+}
+
 /// Failures of the PAdES stage that stop an operation. (Verification outcomes such as
 /// "digest mismatch" are report data, not errors.)
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +47,16 @@ pub enum PadesError {
     KeyUnusable { reason: String },
     #[error("wrong password for the PKCS#12 file")]
     WrongPassword,
+    #[error("{kind} key of {bits} bits is too weak (at least {minimum} bits)")]
+    KeyTooWeak {
+        kind: &'static str,
+        bits: u32,
+        minimum: u32,
+    },
+    #[error(
+        "the key's signature does not verify with the signer's certificate (a key that is not the certificate's?)"
+    )]
+    SignatureMismatch,
     #[error("PKCS#11 token: {reason}")]
     Token { reason: String },
     #[error("wrong PIN for the PKCS#11 token (not retried, so the token is not locked)")]
@@ -59,6 +83,18 @@ pub enum PadesError {
     Cms { reason: String },
     #[error("signature field {name} is already signed")]
     FieldAlreadySigned { name: String },
+    #[error("field name {name:?} cannot be used: {reason}")]
+    FieldNameInvalid { name: String, reason: String },
+    #[error("the document already has a field named {name:?} that is not an empty signature field")]
+    FieldNameTaken { name: String },
+    #[error("field {name} is locked by the signature in field {by} (/Lock, FieldMDP)")]
+    FieldLocked { name: String, by: String },
+    #[error("signature field {field} requires {requirement} (its seed values, /SV)")]
+    SeedValue {
+        field: String,
+        requirement: String,
+        requirement_vi: String,
+    },
     #[error(
         "the document is certified with DocMDP P=1: no change, not even a signature, is allowed"
     )]
@@ -67,6 +103,18 @@ pub enum PadesError {
     CertifyNotFirst,
     #[error("page {page} does not exist (the document has {pages})")]
     PageOutOfRange { page: usize, pages: usize },
+    #[error("the rectangle {rect:?} is not inside page {page} ({page_box:?})")]
+    RectOutsidePage {
+        rect: [f64; 4],
+        page: usize,
+        page_box: [f64; 4],
+    },
+    #[error("the output {path} is the input: only --extend may update a file in place")]
+    OutputIsInput { path: String },
+    #[error("the output {path} is not a regular file (a directory, a device, a pipe?)")]
+    OutputNotRegular { path: String },
+    #[error("--extend needs B-LT or B-LTA (it adds validation data), not {level}")]
+    ExtendLevel { level: &'static str },
     #[error("no signed signature to extend")]
     NoSignature,
     #[error("the organization signature needs the official's signature first (Decree 30, art. 32)")]
@@ -86,6 +134,8 @@ impl Coded for PadesError {
         match self {
             PadesError::KeyUnusable { .. } => "signing-key-unusable",
             PadesError::WrongPassword => "signing-key-wrong-password",
+            PadesError::KeyTooWeak { .. } => "signing-key-too-weak",
+            PadesError::SignatureMismatch => "signing-key-mismatch",
             PadesError::Token { .. } => "pkcs11-token-error",
             PadesError::WrongPin => "pkcs11-wrong-pin",
             PadesError::TokenObjectNotFound { .. } => "pkcs11-not-found",
@@ -99,9 +149,17 @@ impl Coded for PadesError {
             PadesError::Fetch { .. } => "fetch-failed",
             PadesError::Cms { .. } => "cms-build-failed",
             PadesError::FieldAlreadySigned { .. } => "signature-field-already-signed",
+            PadesError::FieldNameInvalid { .. } => "signature-field-name-invalid",
+            PadesError::FieldNameTaken { .. } => "signature-field-name-taken",
+            PadesError::FieldLocked { .. } => "signature-field-locked",
+            PadesError::SeedValue { .. } => "signature-field-seed-value",
             PadesError::DocMdpForbids => "document-certified-no-changes",
             PadesError::CertifyNotFirst => "certification-not-first",
             PadesError::PageOutOfRange { .. } => "page-out-of-range",
+            PadesError::RectOutsidePage { .. } => "signature-rect-outside-page",
+            PadesError::OutputIsInput { .. } => "output-is-input",
+            PadesError::OutputNotRegular { .. } => "output-not-regular-file",
+            PadesError::ExtendLevel { .. } => "extend-level-invalid",
             PadesError::NoSignature => "no-signature",
             PadesError::NoOfficialSignature => "official-signature-missing",
             PadesError::Appearance(e) => e.code(),
@@ -130,6 +188,17 @@ impl Coded for PadesError {
         match self {
             PadesError::KeyUnusable { .. } => "Không dùng được khóa ký số đã chọn.".to_owned(),
             PadesError::WrongPassword => "Mật khẩu của tệp khóa PKCS#12 không đúng.".to_owned(),
+            PadesError::KeyTooWeak {
+                kind,
+                bits,
+                minimum,
+            } => format!(
+                "Khóa {kind} {bits} bit quá yếu để ký số (tối thiểu {minimum} bit); không thể ký."
+            ),
+            PadesError::SignatureMismatch => {
+                "Chữ ký do khóa tạo ra không khớp với chứng thư số của người ký (khóa không thuộc chứng thư?); chưa ghi tài liệu."
+                    .to_owned()
+            }
             PadesError::Token { .. } => "Thiết bị ký số (token/HSM) báo lỗi.".to_owned(),
             PadesError::WrongPin => {
                 "Mã PIN của thiết bị ký số không đúng (không thử lại để tránh khóa thiết bị)."
@@ -139,10 +208,13 @@ impl Coded for PadesError {
                 format!("Không tìm thấy trên thiết bị ký số: {what}.")
             }
             PadesError::CertificateExpired { not_after } => {
-                format!("Chứng thư số của người ký đã hết hạn ({not_after}); không thể ký.")
+                format!("Chứng thư số của người ký đã hết hạn (lúc {not_after}); không thể ký.")
             }
             PadesError::CertificateNotYetValid { not_before } => {
                 format!("Chứng thư số của người ký chưa có hiệu lực (từ {not_before}); không thể ký.")
+            }
+            PadesError::CertificateRevoked { at } if !at.is_empty() => {
+                format!("Chứng thư số của người ký đã bị thu hồi (lúc {at}); không thể ký.")
             }
             PadesError::CertificateRevoked { .. } => {
                 "Chứng thư số của người ký đã bị thu hồi; không thể ký.".to_owned()
@@ -164,6 +236,22 @@ impl Coded for PadesError {
             PadesError::FieldAlreadySigned { name } => {
                 format!("Ô chữ ký \"{name}\" đã được ký.")
             }
+            PadesError::FieldNameInvalid { name, .. } => format!(
+                "Tên ô chữ ký \"{name}\" không hợp lệ (không được để trống hay chứa dấu chấm)."
+            ),
+            PadesError::FieldNameTaken { name } => format!(
+                "Tài liệu đã có một trường tên \"{name}\" không phải ô chữ ký trống; hãy chọn tên khác."
+            ),
+            PadesError::SeedValue {
+                field,
+                requirement_vi,
+                ..
+            } => format!(
+                "Ô chữ ký \"{field}\" yêu cầu {requirement_vi} (giá trị định sẵn /SV); chữ ký với các tùy chọn đã chọn không đáp ứng."
+            ),
+            PadesError::FieldLocked { name, by } => format!(
+                "Ô \"{name}\" đã bị khóa bởi chữ ký trong ô \"{by}\" (/Lock, FieldMDP); không thể ký."
+            ),
             PadesError::DocMdpForbids => {
                 "Tài liệu đã được chứng thực và không cho phép bất kỳ thay đổi nào, kể cả thêm chữ ký."
                     .to_owned()
@@ -174,6 +262,23 @@ impl Coded for PadesError {
             PadesError::PageOutOfRange { page, pages } => {
                 format!("Trang {page} không tồn tại (tài liệu có {pages} trang).")
             }
+            PadesError::RectOutsidePage {
+                rect,
+                page,
+                page_box,
+            } => format!(
+                "Vị trí chữ ký {},{},{},{} nằm ngoài trang {page} (khổ trang {},{},{},{}).",
+                rect[0], rect[1], rect[2], rect[3], page_box[0], page_box[1], page_box[2], page_box[3]
+            ),
+            PadesError::OutputIsInput { path } => format!(
+                "Tệp kết quả {path} trùng với tệp cần ký; hãy ghi ra tệp khác (chỉ --extend mới cập nhật tại chỗ)."
+            ),
+            PadesError::OutputNotRegular { path } => format!(
+                "Đường dẫn kết quả {path} không phải tệp thông thường (thư mục, thiết bị…); không ghi được."
+            ),
+            PadesError::ExtendLevel { level } => format!(
+                "--extend chỉ nhận mức B-LT hoặc B-LTA (thêm dữ liệu kiểm tra dài hạn), không nhận {level}."
+            ),
             PadesError::NoSignature => "Tài liệu không có chữ ký số nào.".to_owned(),
             PadesError::NoOfficialSignature => {
                 "Chữ ký của cơ quan, tổ chức chỉ được ký vào văn bản đã có chữ ký của người có thẩm quyền."
@@ -184,5 +289,24 @@ impl Coded for PadesError {
             PadesError::Io(_) => "Không ghi được tệp kết quả.".to_owned(),
             PadesError::Internal { .. } => "Lỗi nội bộ khi ký số.".to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_messages_read_as_dates_not_debug_output() {
+        let time = time::macros::datetime!(2021-01-01 7:05:09 +07:00);
+        assert_eq!(display_time(time), "01/01/2021 00:05:09 UTC");
+        let err = PadesError::CertificateExpired {
+            not_after: display_time(time),
+        };
+        assert!(
+            err.to_string()
+                .ends_with("expired on 01/01/2021 00:05:09 UTC")
+        );
+        assert!(err.message_vi().contains("01/01/2021 00:05:09 UTC"));
     }
 }

@@ -102,12 +102,12 @@ impl TokenKey {
             ])
             .map_err(token_error)?;
         if certificates.is_empty()
-            && let Some(id) = key_id
+            && let Some(id) = &key_id
         {
             certificates = session
                 .find_objects(&[
                     Attribute::Class(ObjectClass::CERTIFICATE),
-                    Attribute::Id(id),
+                    Attribute::Id(id.clone()),
                 ])
                 .map_err(token_error)?;
         }
@@ -130,8 +130,11 @@ impl TokenKey {
         let parsed = X509::from_der(&certificate).map_err(super::key::openssl_error)?;
         let public = parsed.public_key().map_err(super::key::openssl_error)?;
         let kind = KeyKind::from_pkey(&public)?;
-        // Other certificates on the token (issuing CAs) join the chain.
-        let mut chain = reference.extra_chain;
+        super::key::check_key_strength(kind)?;
+        check_key_matches(&session, key, key_id.as_deref(), &public)?;
+        // The token's other certificates that issue the signer's, up its chain, join the
+        // chain (not every certificate on the token: other people's, other CAs').
+        let mut on_token = Vec::new();
         for handle in session
             .find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])
             .map_err(token_error)?
@@ -148,8 +151,13 @@ impl TokenKey {
                         _ => None,
                     })
                 })
-                && !chain.contains(&value)
             {
+                on_token.push(value);
+            }
+        }
+        let mut chain = reference.extra_chain;
+        for value in issuers_of(&parsed, &on_token) {
+            if !chain.contains(&value) {
                 chain.push(value);
             }
         }
@@ -212,6 +220,121 @@ impl KeySigner for TokenKey {
             }
         }
     }
+}
+
+/// Refuses a private key that is not the certificate's: the RSA modulus and exponent of the
+/// private key object (public attributes every token exposes), else the public key object
+/// with the same CKA_ID (RSA modulus, EC point). When the token exposes neither, the signing
+/// flow still verifies every signature with the certificate before using it.
+fn check_key_matches(
+    session: &Session,
+    key: ObjectHandle,
+    key_id: Option<&[u8]>,
+    public: &openssl::pkey::PKeyRef<openssl::pkey::Public>,
+) -> Result<(), PadesError> {
+    let mismatch = || PadesError::KeyUnusable {
+        reason: "the private key on the token does not belong to the certificate".to_owned(),
+    };
+    let trimmed = |bytes: &[u8]| -> Vec<u8> {
+        let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+        bytes[start..].to_vec()
+    };
+    // What the certificate says: (modulus, exponent) or the uncompressed EC point.
+    let rsa = public.rsa().ok().map(|r| (r.n().to_vec(), r.e().to_vec()));
+    let ec_point = public.ec_key().ok().and_then(|ec| {
+        let mut ctx = openssl::bn::BigNumContext::new().ok()?;
+        ec.public_key()
+            .to_bytes(
+                ec.group(),
+                openssl::ec::PointConversionForm::UNCOMPRESSED,
+                &mut ctx,
+            )
+            .ok()
+    });
+    let compare = |attributes: Vec<Attribute>| -> Option<bool> {
+        let mut modulus = None;
+        let mut exponent = None;
+        let mut point = None;
+        for attribute in attributes {
+            match attribute {
+                Attribute::Modulus(m) => modulus = Some(m),
+                Attribute::PublicExponent(e) => exponent = Some(e),
+                Attribute::EcPoint(p) => point = Some(p),
+                _ => {}
+            }
+        }
+        match (&rsa, &ec_point) {
+            (Some((n, e)), _) => modulus.map(|m| {
+                trimmed(&m) == trimmed(n) && exponent.is_none_or(|x| trimmed(&x) == trimmed(e))
+            }),
+            // CKA_EC_POINT is the point in a DER OCTET STRING; some tokens give it bare.
+            (None, Some(expected)) => point.map(|p| {
+                p == *expected
+                    || (p.len() > expected.len()
+                        && p.len() <= expected.len() + 4
+                        && p[0] == 0x04
+                        && p.ends_with(expected))
+            }),
+            (None, None) => None,
+        }
+    };
+    let wanted = [
+        AttributeType::Modulus,
+        AttributeType::PublicExponent,
+        AttributeType::EcPoint,
+    ];
+    if let Ok(attributes) = session.get_attributes(key, &wanted)
+        && let Some(same) = compare(attributes)
+    {
+        return if same { Ok(()) } else { Err(mismatch()) };
+    }
+    let Some(id) = key_id else { return Ok(()) };
+    let public_keys = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::Id(id.to_vec()),
+        ])
+        .map_err(token_error)?;
+    for handle in public_keys {
+        if let Ok(attributes) = session.get_attributes(handle, &wanted)
+            && let Some(same) = compare(attributes)
+        {
+            return if same { Ok(()) } else { Err(mismatch()) };
+        }
+    }
+    Ok(())
+}
+
+/// The certificates among `pool` that issue `leaf`, its issuer's issuer and so on (subject
+/// matches issuer and the signature verifies), nearest first.
+fn issuers_of(leaf: &X509, pool: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let candidates: Vec<(Vec<u8>, X509)> = pool
+        .iter()
+        .filter_map(|der| X509::from_der(der).ok().map(|c| (der.clone(), c)))
+        .collect();
+    let mut chain: Vec<Vec<u8>> = Vec::new();
+    let mut current = leaf.clone();
+    while chain.len() < candidates.len() {
+        let issued_by = |candidate: &X509| {
+            candidate
+                .subject_name()
+                .try_cmp(current.issuer_name())
+                .is_ok_and(|o| o.is_eq())
+                && candidate
+                    .public_key()
+                    .ok()
+                    .is_some_and(|key| current.verify(&key).unwrap_or(false))
+        };
+        let Some((der, issuer)) = candidates
+            .iter()
+            .find(|(der, candidate)| !chain.contains(der) && issued_by(candidate))
+        else {
+            break;
+        };
+        chain.push(der.clone());
+        current = issuer.clone();
+    }
+    chain
 }
 
 /// PKCS#11 returns ECDSA signatures as r‖s; CMS wants `Ecdsa-Sig-Value` in DER.

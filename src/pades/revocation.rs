@@ -323,8 +323,7 @@ fn ocsp_status(
     evaluate_ocsp(cert, issuer, path, trust, response_der, now)
 }
 
-/// Checks an OCSP response for `cert`: signature by the issuer or a responder it authorised,
-/// freshness at `now`, and the certificate's status in it.
+/// Checks an OCSP response for `cert` and requires it to be fresh at `now` (signing).
 fn evaluate_ocsp(
     cert: &X509,
     issuer: &X509,
@@ -333,28 +332,141 @@ fn evaluate_ocsp(
     response_der: Vec<u8>,
     now: OffsetDateTime,
 ) -> Result<OcspAnswer, String> {
-    let response = OcspResponse::from_der(&response_der).map_err(|e| e.to_string())?;
+    let evidence = ocsp_evidence(cert, issuer, path, trust, &response_der)?;
+    if !evidence.fresh_at(now) {
+        return Err("response not fresh".to_owned());
+    }
+    Ok(OcspAnswer {
+        status: evidence.status,
+        response: response_der,
+        responder_certificates: evidence.responder_certificates,
+    })
+}
+
+/// Where a revocation answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EvidenceKind {
+    Ocsp,
+    Crl,
+}
+
+/// A checked revocation answer for one certificate: signed by its issuer (or a responder the
+/// issuer authorised), covering the certificate, with its validity window.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub kind: EvidenceKind,
+    pub status: Status,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub this_update: OffsetDateTime,
+    pub next_update: Option<OffsetDateTime>,
+    pub der: Vec<u8>,
+    pub responder_certificates: Vec<Vec<u8>>,
+}
+
+impl Evidence {
+    /// Usable for a decision at `now`: issued by then (five minutes of clock skew) and not
+    /// past its nextUpdate; without nextUpdate, no older than a week.
+    pub fn fresh_at(&self, now: OffsetDateTime) -> bool {
+        let skew = time::Duration::minutes(5);
+        self.this_update <= now + skew
+            && match self.next_update {
+                Some(next) => next + skew >= now,
+                None => self.this_update + time::Duration::days(7) >= now,
+            }
+    }
+
+    /// Says something about the certificate's status at `at` (a signing time) and was
+    /// issued by `validation_time`: its window covers `at`, or it was issued after `at`
+    /// (a later "good" means not revoked at `at` either, revocation being final).
+    pub fn covers(&self, at: OffsetDateTime, validation_time: OffsetDateTime) -> bool {
+        let skew = time::Duration::minutes(5);
+        self.this_update <= validation_time + skew
+            && (self.this_update + skew >= at || self.next_update.is_some_and(|n| n + skew >= at))
+    }
+}
+
+/// Parses an ASN.1 time as OpenSSL prints it (`Nov 22 10:00:00 2026 GMT`).
+/// An OpenSSL time (`Jan  1 00:00:00 2021 GMT`) as messages show times.
+fn readable_time(text: &str) -> String {
+    openssl_time(text).map_or_else(|| text.to_owned(), super::display_time)
+}
+
+fn openssl_time(text: &str) -> Option<OffsetDateTime> {
+    let format = time::macros::format_description!(
+        "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
+    );
+    let normalized = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let padded = match normalized.split_once(' ') {
+        Some((month, rest)) if rest.split(' ').next().is_some_and(|d| d.len() == 1) => {
+            format!("{month}  {rest}")
+        }
+        _ => normalized,
+    };
+    time::PrimitiveDateTime::parse(&padded, &format)
+        .ok()
+        .map(|t| t.assume_utc())
+}
+
+/// Checks an OCSP response for `cert`: signed by the issuer or by a responder the issuer
+/// authorised (checked at the time the response was made, so an old response embedded in a
+/// DSS still verifies after the responder's certificate expires), and the status it gives.
+///
+/// # Errors
+/// A reason in English when the response is unusable for this certificate.
+pub fn ocsp_evidence(
+    cert: &X509,
+    issuer: &X509,
+    extra_certificates: &[Vec<u8>],
+    trust: &TrustStore,
+    response_der: &[u8],
+) -> Result<Evidence, String> {
+    let response = OcspResponse::from_der(response_der).map_err(|e| e.to_string())?;
     if response.status() != OcspResponseStatus::SUCCESSFUL {
         return Err(format!("responder status {:?}", response.status()));
     }
     let basic = response.basic().map_err(|e| e.to_string())?;
-    // Verify against the path's own certificates (the issuer may sign directly, or delegate
-    // to a responder certificate it issued) and the trust anchors.
+    let id =
+        OcspCertId::from_cert(MessageDigest::sha1(), cert, issuer).map_err(|e| e.to_string())?;
+    let single = basic
+        .find_status(&id)
+        .ok_or_else(|| "response does not cover the certificate".to_owned())?;
+    let this_update = openssl_time(&single.this_update.to_string())
+        .ok_or_else(|| "response has an unreadable thisUpdate".to_owned())?;
+    let next_update = single
+        .next_update()
+        .and_then(|t| openssl_time(&t.to_string()));
+    let revoked_at = single
+        .revocation_time
+        .and_then(|t| openssl_time(&t.to_string()));
+    let status = match single.status {
+        OcspCertStatus::GOOD => Status::Good,
+        OcspCertStatus::REVOKED => Status::Revoked {
+            at: single
+                .revocation_time
+                .map(|t| readable_time(&t.to_string()))
+                .unwrap_or_default(),
+        },
+        _ => Status::Unknown {
+            reason: "the responder does not know the certificate".to_owned(),
+        },
+    };
+    // Verify against the issuer (direct or delegated responder), the caller's certificates
+    // and the trust anchors, at the time the response was made.
     let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
-    for anchor in trust.anchors() {
-        if let Ok(a) = X509::from_der(&anchor.der) {
-            let _ = store.add_cert(a);
-        }
+    for anchor in trust.openssl_anchors() {
+        let _ = store.add_cert(anchor.clone());
     }
+    let _ = store.add_cert(issuer.to_owned());
     let mut param = openssl::x509::verify::X509VerifyParam::new().map_err(|e| e.to_string())?;
-    param.set_time(now.unix_timestamp());
+    param.set_time(this_update.unix_timestamp());
     param
         .set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)
         .map_err(|e| e.to_string())?;
     store.set_param(&param).map_err(|e| e.to_string())?;
     let store = store.build();
     let mut certs = Stack::new().map_err(|e| e.to_string())?;
-    for der in path {
+    for der in extra_certificates {
         if let Ok(c) = X509::from_der(der) {
             certs.push(c).map_err(|e| e.to_string())?;
         }
@@ -362,32 +474,14 @@ fn evaluate_ocsp(
     basic
         .verify(&certs, &store, OcspFlag::empty())
         .map_err(|e| format!("response signature not valid: {e}"))?;
-    let id =
-        OcspCertId::from_cert(MessageDigest::sha1(), cert, issuer).map_err(|e| e.to_string())?;
-    let single = basic
-        .find_status(&id)
-        .ok_or_else(|| "response does not cover the certificate".to_owned())?;
-    // Five minutes of clock skew, and no response older than a week without nextUpdate.
-    single
-        .check_validity(300, Some(7 * 24 * 3600))
-        .map_err(|e| format!("response not fresh: {e}"))?;
-    let responder_certs = response_certificates(&response_der);
-    let status = match single.status {
-        OcspCertStatus::GOOD => Status::Good,
-        OcspCertStatus::REVOKED => Status::Revoked {
-            at: single
-                .revocation_time
-                .map(|t| t.to_string())
-                .unwrap_or_default(),
-        },
-        _ => Status::Unknown {
-            reason: "the responder does not know the certificate".to_owned(),
-        },
-    };
-    Ok(OcspAnswer {
+    Ok(Evidence {
+        kind: EvidenceKind::Ocsp,
         status,
-        response: response_der,
-        responder_certificates: responder_certs,
+        revoked_at,
+        this_update,
+        next_update,
+        der: response_der.to_vec(),
+        responder_certificates: response_certificates(response_der),
     })
 }
 
@@ -432,14 +526,26 @@ fn crl_status(
     evaluate_crl(cert, issuer, &bytes, now)
 }
 
-/// Checks a CRL (DER or PEM) for `cert`: issued and signed by `issuer`, not out of date at
-/// `now`, and whether it lists the certificate.
+/// Checks a CRL (DER or PEM) for `cert` and requires it to be current at `now` (signing).
 fn evaluate_crl(
     cert: &X509,
     issuer: &X509,
     bytes: &[u8],
     now: OffsetDateTime,
 ) -> Result<(Status, Vec<u8>), String> {
+    let evidence = crl_evidence(cert, issuer, bytes)?;
+    if evidence.next_update.is_some_and(|next| next < now) {
+        return Err("CRL is out of date (nextUpdate passed)".to_owned());
+    }
+    Ok((evidence.status, evidence.der))
+}
+
+/// Checks a CRL (DER or PEM) for `cert`: issued and signed by `issuer`, and whether it
+/// lists the certificate.
+///
+/// # Errors
+/// A reason in English when the CRL is unusable for this certificate.
+pub fn crl_evidence(cert: &X509, issuer: &X509, bytes: &[u8]) -> Result<Evidence, String> {
     let crl = X509Crl::from_der(bytes)
         .or_else(|_| X509Crl::from_pem(bytes))
         .map_err(|e| format!("not a CRL: {e}"))?;
@@ -450,20 +556,40 @@ fn evaluate_crl(
     if crl.issuer_name().try_cmp(issuer.subject_name()).ok() != Some(std::cmp::Ordering::Equal) {
         return Err("CRL issued by another CA".to_owned());
     }
-    let now_asn1 =
-        openssl::asn1::Asn1Time::from_unix(now.unix_timestamp()).map_err(|e| e.to_string())?;
-    if let Some(next) = crl.next_update()
-        && next < now_asn1
-    {
-        return Err("CRL is out of date (nextUpdate passed)".to_owned());
-    }
+    let this_update = openssl_time(&crl.last_update().to_string())
+        .ok_or_else(|| "CRL has an unreadable thisUpdate".to_owned())?;
+    let next_update = crl.next_update().and_then(|t| openssl_time(&t.to_string()));
     let der = crl.to_der().map_err(|e| e.to_string())?;
-    let status = match crl.get_by_serial(cert.serial_number()) {
-        openssl::x509::CrlStatus::NotRevoked => Status::Good,
-        openssl::x509::CrlStatus::Revoked(entry) => Status::Revoked {
-            at: entry.revocation_date().to_string(),
-        },
-        openssl::x509::CrlStatus::RemoveFromCrl(_) => Status::Good,
+    let (status, revoked_at) = match crl.get_by_serial(cert.serial_number()) {
+        openssl::x509::CrlStatus::Revoked(entry) => (
+            Status::Revoked {
+                at: readable_time(&entry.revocation_date().to_string()),
+            },
+            openssl_time(&entry.revocation_date().to_string()),
+        ),
+        _ => (Status::Good, None),
     };
-    Ok((status, der))
+    Ok(Evidence {
+        kind: EvidenceKind::Crl,
+        status,
+        revoked_at,
+        this_update,
+        next_update,
+        der,
+        responder_certificates: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openssl_printed_times_parse() {
+        let t = openssl_time("Nov 22 10:00:00 2026 GMT").unwrap();
+        assert_eq!(t.unix_timestamp(), 1_795_341_600);
+        let t = openssl_time("Dec  6 01:32:11 2026 GMT").unwrap();
+        assert_eq!((t.day(), t.hour()), (6, 1));
+        assert!(openssl_time("garbage").is_none());
+    }
 }

@@ -25,6 +25,14 @@ pub struct PdfRevision {
     /// Whether the file ends with an end-of-line after `%%EOF`; if not, the update starts
     /// with one so that `%%EOF` stays on its own line.
     pub ends_with_eol: bool,
+    /// The original text of each object that is not a stream: a rewritten object keeps the
+    /// values it does not change exactly as they were written (see
+    /// [`super::reader::write_preserving`]).
+    raw: super::reader::RawObjects,
+    /// SHA-256 of the decoded data of each stream the DSS lists (/Certs, /OCSPs, /CRLs), so
+    /// that validation data added again (a second `--extend`, a second signer with the same
+    /// CAs) refers to the stream already there instead of a copy.
+    dss_streams: std::collections::HashMap<[u8; 32], ObjectId>,
 }
 
 impl PdfRevision {
@@ -73,7 +81,7 @@ impl PdfRevision {
                 reason: "the file does not end with %%EOF (truncated?)".to_owned(),
             });
         }
-        let document = super::reader::read_document(&mut source)?;
+        let (document, raw) = super::reader::read_document_with_raw(&mut source)?;
         if document.trailer.get(b"Encrypt").is_ok() {
             return Err(PdfError::Encrypted);
         }
@@ -82,10 +90,13 @@ impl PdfRevision {
                 reason: "no document catalog (/Root)".to_owned(),
             });
         }
+        let dss_streams = dss_stream_digests(&mut source, len, &document);
         Ok(PdfRevision {
             document,
             len,
             ends_with_eol: tail.ends_with(b"\n") || tail.ends_with(b"\r"),
+            raw,
+            dss_streams,
         })
     }
 
@@ -107,6 +118,54 @@ impl PdfRevision {
     pub fn dictionary(&self, id: ObjectId) -> Result<&Dictionary, PdfError> {
         Ok(self.document.get_dictionary(id)?)
     }
+
+    /// The DSS stream (/Certs, /OCSPs or /CRLs) whose decoded data is `data`, if there is one.
+    pub fn dss_stream_holding(&self, data: &[u8]) -> Option<ObjectId> {
+        self.dss_streams.get(&openssl::sha::sha256(data)).copied()
+    }
+}
+
+/// SHA-256 of every stream the DSS lists, keyed to its id. A stream that cannot be read is
+/// left out: new data is then written again, which is harmless.
+fn dss_stream_digests<R: Read + Seek>(
+    source: &mut R,
+    len: u64,
+    document: &Document,
+) -> std::collections::HashMap<[u8; 32], ObjectId> {
+    let mut digests = std::collections::HashMap::new();
+    let resolve = |object: &Object| -> Option<Object> {
+        match object {
+            Object::Reference(id) => document.get_object(*id).ok().cloned(),
+            other => Some(other.clone()),
+        }
+    };
+    let Some(dss) = document
+        .trailer
+        .get(b"Root")
+        .ok()
+        .and_then(&resolve)
+        .and_then(|catalog| catalog.as_dict().ok()?.get(b"DSS").ok().and_then(&resolve))
+        .and_then(|dss| dss.as_dict().ok().cloned())
+    else {
+        return digests;
+    };
+    for key in [b"Certs".as_slice(), b"OCSPs", b"CRLs"] {
+        let Some(Object::Array(items)) = dss.get(key).ok().and_then(&resolve) else {
+            continue;
+        };
+        for item in items.iter().take(100_000) {
+            let Object::Reference(id) = item else {
+                continue;
+            };
+            let Ok(Object::Stream(stream)) = document.get_object(*id) else {
+                continue;
+            };
+            if let Ok(data) = super::reader::stream_content(source, len, stream, document) {
+                digests.entry(openssl::sha::sha256(&data)).or_insert(*id);
+            }
+        }
+    }
+    digests
 }
 
 /// One object of an update: a lopdf object, or bytes written as they are (signature
@@ -205,9 +264,14 @@ pub fn write_update<W: Write>(
         writer.write_all(format!("{} {} obj\n", id.0, id.1).as_bytes())?;
         body_offsets.insert(*id, writer.position);
         match object {
-            NewObject::Object(object) => {
-                lopdf::Writer::write_object(&mut writer, object).map_err(write_error)?;
-            }
+            NewObject::Object(object) => match revision.raw.get(id) {
+                // A changed object of the file: what did not change is copied as it was.
+                Some(original) => {
+                    super::reader::write_preserving(&mut writer, object, original)
+                        .map_err(write_error)?;
+                }
+                None => lopdf::Writer::write_object(&mut writer, object).map_err(write_error)?,
+            },
             NewObject::Raw(bytes) => writer.write_all(bytes)?,
         }
         writer.write_all(b"\nendobj\n")?;
@@ -259,15 +323,18 @@ fn new_file_id(trailer: &Dictionary) -> Object {
     ])
 }
 
-/// Consecutive object numbers grouped into xref subsections.
-fn subsections(offsets: &BTreeMap<ObjectId, u64>) -> Vec<(u32, Vec<u64>)> {
-    let mut sections: Vec<(u32, Vec<u64>)> = Vec::new();
-    for (&(number, _), &offset) in offsets {
+/// Consecutive object numbers grouped into xref subsections: (first number, [(offset,
+/// generation)]). An object keeps its generation: a rewritten `12 3 obj` is `12 3 obj` again.
+fn subsections(offsets: &BTreeMap<ObjectId, u64>) -> Vec<(u32, Vec<(u64, u16)>)> {
+    let mut sections: Vec<(u32, Vec<(u64, u16)>)> = Vec::new();
+    for (&(number, generation), &offset) in offsets {
         match sections.last_mut() {
-            Some((start, entries)) if *start + entries.len() as u32 == number => {
-                entries.push(offset);
+            Some((start, entries))
+                if u64::from(*start) + entries.len() as u64 == u64::from(number) =>
+            {
+                entries.push((offset, generation));
             }
-            _ => sections.push((number, vec![offset])),
+            _ => sections.push((number, vec![(offset, generation)])),
         }
     }
     sections
@@ -281,9 +348,9 @@ fn write_xref_table<W: Write>(
     writer.write_all(b"xref\n")?;
     for (start, entries) in subsections(offsets) {
         writer.write_all(format!("{start} {}\n", entries.len()).as_bytes())?;
-        for offset in entries {
+        for (offset, generation) in entries {
             // Each entry is exactly 20 bytes, ending in space + LF.
-            writer.write_all(format!("{offset:010} 00000 n \n").as_bytes())?;
+            writer.write_all(format!("{offset:010} {generation:05} n \n").as_bytes())?;
         }
     }
     writer.write_all(b"trailer\n")?;
@@ -300,22 +367,31 @@ fn write_xref_stream<W: Write>(
     mut dict: Dictionary,
 ) -> Result<(), PdfError> {
     let max_offset = offsets.values().copied().max().unwrap_or(0);
-    let width = (1..=8).find(|w| max_offset < 1u64 << (8 * w)).unwrap_or(8);
+    let width = (1..8).find(|w| max_offset < 1u64 << (8 * w)).unwrap_or(8);
+    let generation_width = if offsets.keys().any(|id| id.1 > 255) {
+        2
+    } else {
+        1
+    };
     let mut index = Vec::new();
     let mut data = Vec::new();
     for (start, entries) in subsections(offsets) {
         index.push(Object::Integer(i64::from(start)));
         index.push(Object::Integer(entries.len() as i64));
-        for offset in entries {
+        for (offset, generation) in entries {
             data.push(1u8);
             data.extend_from_slice(&offset.to_be_bytes()[8 - width..]);
-            data.push(0);
+            data.extend_from_slice(&generation.to_be_bytes()[2 - generation_width..]);
         }
     }
     dict.set("Type", Object::Name(b"XRef".to_vec()));
     dict.set(
         "W",
-        Object::Array(vec![1.into(), (width as i64).into(), 1.into()]),
+        Object::Array(vec![
+            1.into(),
+            (width as i64).into(),
+            (generation_width as i64).into(),
+        ]),
     );
     dict.set("Index", Object::Array(index));
     dict.set("Length", data.len() as i64);
@@ -449,6 +525,137 @@ mod tests {
             reread.catalog().unwrap().get(b"HosoTest").unwrap(),
             &Object::Boolean(true)
         );
+    }
+
+    /// A classic PDF from `(number, generation, body)` objects, object 1 the catalog.
+    fn handmade(objects: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = BTreeMap::new();
+        for (number, generation, body) in objects {
+            offsets.insert(*number, (out.len(), *generation));
+            out.extend_from_slice(
+                format!("{number} {generation} obj\n{body}\nendobj\n").as_bytes(),
+            );
+        }
+        let size = offsets.keys().max().unwrap() + 1;
+        let xref = out.len();
+        out.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
+        for number in 1..size {
+            let (offset, generation) = offsets[&number];
+            out.extend_from_slice(format!("{offset:010} {generation:05} n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n")
+                .as_bytes(),
+        );
+        out
+    }
+
+    const PAGE: &str = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595.275601 841.889999] \
+        /UserUnit 1.00000001 /Big 123456789012345678901234 /N#20x#2Fy /A#23b \
+        /S (a\\)b\\\\c\\nd\\101) /H <0aFF> /Resources << /Scale 0.1234567891 >> >>";
+
+    /// Rewriting a page keeps every value it does not change exactly as written: reals with
+    /// more digits than an f32 holds, integers beyond i64, names with # escapes, strings.
+    #[test]
+    fn a_rewritten_object_keeps_its_untouched_values_byte_for_byte() {
+        let original = handmade(&[
+            (1, 0, "<< /Type /Catalog /Pages 2 0 R >>"),
+            (2, 0, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+            (3, 0, PAGE),
+        ]);
+        let out = append(&original, |revision, update| {
+            let mut page = revision.dictionary((3, 0)).unwrap().clone();
+            page.set("Annots", Object::Array(vec![Object::Reference((1, 0))]));
+            if let Ok(Object::Dictionary(resources)) = page.get_mut(b"Resources") {
+                resources.set("Added", true);
+            }
+            update.set((3, 0), page);
+        });
+        let tail = String::from_utf8_lossy(&out[original.len()..]).into_owned();
+        for kept in [
+            "[0 0 595.275601 841.889999]",
+            "1.00000001",
+            "123456789012345678901234",
+            "/N#20x#2Fy",
+            "/A#23b",
+            "(a\\)b\\\\c\\nd\\101)",
+            "<0aFF>",
+            "0.1234567891",
+        ] {
+            assert!(tail.contains(kept), "{kept} was not kept in:\n{tail}");
+        }
+        assert!(
+            tail.contains("/Annots [1 0 R]") && tail.contains("/Added true"),
+            "{tail}"
+        );
+        // (lopdf gives up on the integer beyond i64; our reader reads it as a real.)
+        let reread = PdfRevision::from_bytes(&out).unwrap();
+        let page = reread.dictionary((3, 0)).unwrap();
+        assert!(page.get(b"Annots").is_ok());
+        assert_eq!(page.get(b"N x/y").unwrap(), &Object::Name(b"A#b".to_vec()));
+    }
+
+    /// An object with generation 2 is rewritten as generation 2 in the table and in an xref
+    /// stream, and readers find it there.
+    #[test]
+    fn rewritten_objects_keep_their_generation() {
+        let original = handmade(&[
+            (1, 0, "<< /Type /Catalog /Pages 2 0 R >>"),
+            (2, 0, "<< /Type /Pages /Kids [3 2 R] /Count 1 >>"),
+            (
+                3,
+                2,
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>",
+            ),
+        ]);
+        let change = |revision: &PdfRevision, update: &mut Update| {
+            let mut page = revision.dictionary((3, 2)).unwrap().clone();
+            page.set("HosoTest", true);
+            update.set((3, 2), page);
+        };
+        let out = append(&original, change);
+        let tail = String::from_utf8_lossy(&out[original.len()..]).into_owned();
+        assert!(
+            tail.contains("3 2 obj") && tail.contains(" 00002 n \n"),
+            "{tail}"
+        );
+        let reread = Document::load_mem(&out).unwrap();
+        assert!(reread.xref_recovery.is_none());
+        assert_eq!(
+            reread
+                .get_dictionary((3, 2))
+                .unwrap()
+                .get(b"HosoTest")
+                .unwrap(),
+            &Object::Boolean(true)
+        );
+        // The same file with an xref stream: the entry's third field is the generation.
+        let mut revision = PdfRevision::from_bytes(&original).unwrap();
+        revision.document.reference_table.cross_reference_type = XrefType::CrossReferenceStream;
+        let mut update = Update::new(&revision);
+        change(&revision, &mut update);
+        let mut streamed = original.clone();
+        write_update(&mut streamed, &revision, update).unwrap();
+        let reread = super::super::reader::read_document(io::Cursor::new(&streamed)).unwrap();
+        assert!(reread.get_dictionary((3, 2)).unwrap().has(b"HosoTest"));
+        let xref_offset = streamed
+            .windows(9)
+            .rposition(|w| w == b"startxref")
+            .unwrap();
+        let tail = &streamed[original.len()..xref_offset];
+        let tail_text = String::from_utf8_lossy(tail);
+        let widths = regex::Regex::new(r"/W\s*\[\s*1\s+(\d+)\s+(\d+)\s*\]")
+            .unwrap()
+            .captures(&tail_text)
+            .unwrap_or_else(|| panic!("no /W in {tail_text}"));
+        let width: usize = widths[1].parse().unwrap();
+        assert_eq!(&widths[2], "1");
+        let data_at = tail.windows(7).position(|w| w == b"stream\n").unwrap() + 7;
+        // The first entry is the page: type 1, its offset, generation 2.
+        let entry = &tail[data_at..data_at + 1 + width + 1];
+        assert_eq!(entry[0], 1);
+        assert_eq!(entry[1 + width], 2, "{entry:?}");
     }
 
     #[test]

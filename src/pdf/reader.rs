@@ -9,7 +9,7 @@
 //! "repairs" into shape would itself be broken.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use lopdf::xref::XrefType;
 use lopdf::{Dictionary, Document, Object, ObjectId, StringFormat};
@@ -22,16 +22,32 @@ const MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
 const MAX_DECODED_STREAM: usize = 64 * 1024 * 1024;
 /// Longest /Prev chain followed (revisions).
 const MAX_SECTIONS: usize = 10_000;
+/// Largest object number accepted (2^31 - 1, the largest PDF integer most readers take);
+/// an update allocates numbers after the largest one, so this keeps them in range.
+const MAX_OBJECT_NUMBER: u32 = i32::MAX as u32;
 
-#[derive(Debug, Clone, Copy)]
-enum Entry {
+/// The original text of each (non-stream) object, keyed by id: an incremental update that
+/// rewrites an object copies the values it did not change from here, byte for byte, so a
+/// real like `595.32001` (read as an `f32`) is never written back as `595.32`.
+pub type RawObjects = HashMap<ObjectId, Vec<u8>>;
+
+/// One cross-reference entry: free, at a byte offset, or inside an object stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
     Free,
     Offset(u64),
     InStream { stream: u32, index: u32 },
 }
 
 /// Reads the objects of a PDF from a seekable source without loading its stream data.
-pub fn read_document<R: Read + Seek>(mut source: R) -> Result<Document, PdfError> {
+pub fn read_document<R: Read + Seek>(source: R) -> Result<Document, PdfError> {
+    Ok(read_document_with_raw(source)?.0)
+}
+
+/// [`read_document`], with the original text of every object that is not a stream.
+pub fn read_document_with_raw<R: Read + Seek>(
+    mut source: R,
+) -> Result<(Document, RawObjects), PdfError> {
     let len = source.seek(SeekFrom::End(0)).map_err(io_error)?;
     let start = find_startxref(&mut source, len)?;
     let mut entries: HashMap<u32, Entry> = HashMap::new();
@@ -61,28 +77,39 @@ pub fn read_document<R: Read + Seek>(mut source: R) -> Result<Document, PdfError
             entries.entry(number).or_insert(entry);
         }
         // Hybrid files: the table's trailer points at an xref stream with more entries.
-        if let Some(stream_offset) = section
-            .trailer
-            .get(b"XRefStm")
-            .ok()
-            .and_then(|o| o.as_i64().ok())
-        {
-            let hybrid = read_section(&mut source, stream_offset as u64, len)?;
+        if let Ok(stream_offset) = section.trailer.get(b"XRefStm") {
+            let stream_offset = stream_offset
+                .as_i64()
+                .ok()
+                .and_then(|o| u64::try_from(o).ok())
+                .filter(|o| *o < len)
+                .ok_or_else(|| malformed("/XRefStm is not an offset inside the file"))?;
+            let hybrid = read_section(&mut source, stream_offset, len)?;
             for (number, entry) in hybrid.entries {
                 entries.entry(number).or_insert(entry);
             }
         }
-        next = section
-            .trailer
-            .get(b"Prev")
-            .ok()
-            .and_then(|o| o.as_i64().ok())
-            .map(|p| p as u64);
+        next = match section.trailer.get(b"Prev") {
+            Ok(prev) => Some(
+                prev.as_i64()
+                    .ok()
+                    .and_then(|p| u64::try_from(p).ok())
+                    .ok_or_else(|| malformed("/Prev is not an offset"))?,
+            ),
+            Err(_) => None,
+        };
         if trailer.is_none() {
             trailer = Some(section.trailer);
         }
     }
     let mut trailer = trailer.ok_or_else(|| malformed("no trailer"))?;
+    if let Ok(size) = trailer.get(b"Size")
+        && !size
+            .as_i64()
+            .is_ok_and(|n| (0..=i64::from(MAX_OBJECT_NUMBER) + 1).contains(&n))
+    {
+        return Err(malformed("/Size is not a valid object count"));
+    }
     for key in [
         b"Prev".as_slice(),
         b"XRefStm",
@@ -97,14 +124,15 @@ pub fn read_document<R: Read + Seek>(mut source: R) -> Result<Document, PdfError
     }
 
     let mut document = Document::new();
-    let mut object_streams: HashMap<u32, Vec<(u32, Object)>> = HashMap::new();
+    let mut raw = RawObjects::new();
+    let mut object_streams: HashMap<u32, Vec<(u32, Object, Vec<u8>)>> = HashMap::new();
     let mut numbers: Vec<u32> = entries.keys().copied().collect();
     numbers.sort_unstable();
     for number in numbers {
         match entries[&number] {
             Entry::Free => {}
             Entry::Offset(offset) => {
-                let (id, object) = match read_object_at(&mut source, offset, len) {
+                let (id, object, text) = match read_object_text_at(&mut source, offset, len) {
                     Ok(found) => found,
                     // A malformed object is left out, as other readers do (a writer's
                     // "-1.#INF"); whatever needs it fails when it looks for it.
@@ -121,6 +149,9 @@ pub fn read_document<R: Read + Seek>(mut source: R) -> Result<Document, PdfError
                         "object {number} is not where the cross-reference table says"
                     )));
                 }
+                if let Some(text) = text {
+                    raw.insert(id, text);
+                }
                 document.objects.insert(id, object);
             }
             Entry::InStream { stream, index } => {
@@ -133,12 +164,13 @@ pub fn read_document<R: Read + Seek>(mut source: R) -> Result<Document, PdfError
                     slot.insert(read_object_stream(&mut source, offset, len, &entries)?);
                 }
                 let objects = &object_streams[&stream];
-                if let Some((found, object)) = objects.get(index as usize)
-                    && *found == number
-                {
+                let found = match objects.get(index as usize) {
+                    Some(entry) if entry.0 == number => Some(entry),
+                    _ => objects.iter().find(|(n, _, _)| *n == number),
+                };
+                if let Some((_, object, text)) = found {
                     document.objects.insert((number, 0), object.clone());
-                } else if let Some((_, object)) = objects.iter().find(|(n, _)| *n == number) {
-                    document.objects.insert((number, 0), object.clone());
+                    raw.insert((number, 0), text.clone());
                 }
             }
         }
@@ -147,7 +179,67 @@ pub fn read_document<R: Read + Seek>(mut source: R) -> Result<Document, PdfError
     document.trailer = trailer;
     document.xref_start = start as usize;
     document.reference_table.cross_reference_type = xref_type;
-    Ok(document)
+    Ok((document, raw))
+}
+
+/// One cross-reference section as the file writes it, before it is merged with the older
+/// ones: the modification analysis (`verify::changes`) needs to know what each incremental
+/// update itself declared.
+#[derive(Debug, Clone)]
+pub(crate) struct XrefSection {
+    /// Where the section starts (what `startxref` or `/Prev` points at).
+    pub(crate) offset: u64,
+    /// Its entries in file order; a hybrid file's `/XRefStm` entries follow the table's.
+    pub(crate) entries: Vec<(u32, Entry)>,
+    /// Where that `/XRefStm` stream is, for a hybrid file.
+    pub(crate) hybrid_stream: Option<u64>,
+}
+
+/// Every section of the cross-reference chain, newest first, as [`read_document`] follows it
+/// (same limits and the same loop and offset checks).
+pub(crate) fn xref_sections<R: Read + Seek>(mut source: R) -> Result<Vec<XrefSection>, PdfError> {
+    let len = source.seek(SeekFrom::End(0)).map_err(io_error)?;
+    let mut next = Some(find_startxref(&mut source, len)?);
+    let mut seen = HashSet::new();
+    let mut sections = Vec::new();
+    while let Some(offset) = next {
+        if !seen.insert(offset) || sections.len() > MAX_SECTIONS {
+            return Err(malformed("the cross-reference chain loops"));
+        }
+        if offset >= len {
+            return Err(malformed("a cross-reference offset points past the end"));
+        }
+        let section = read_section(&mut source, offset, len)?;
+        let mut entries = section.entries;
+        let hybrid_stream = match section.trailer.get(b"XRefStm") {
+            Ok(at) => {
+                let at = at
+                    .as_i64()
+                    .ok()
+                    .and_then(|o| u64::try_from(o).ok())
+                    .filter(|o| *o < len)
+                    .ok_or_else(|| malformed("/XRefStm is not an offset inside the file"))?;
+                entries.extend(read_section(&mut source, at, len)?.entries);
+                Some(at)
+            }
+            Err(_) => None,
+        };
+        next = match section.trailer.get(b"Prev") {
+            Ok(prev) => Some(
+                prev.as_i64()
+                    .ok()
+                    .and_then(|p| u64::try_from(p).ok())
+                    .ok_or_else(|| malformed("/Prev is not an offset"))?,
+            ),
+            Err(_) => None,
+        };
+        sections.push(XrefSection {
+            offset,
+            entries,
+            hybrid_stream,
+        });
+    }
+    Ok(sections)
 }
 
 struct Section {
@@ -175,9 +267,15 @@ fn read_section<R: Read + Seek>(
     offset: u64,
     len: u64,
 ) -> Result<Section, PdfError> {
-    let head = read_window(source, offset, 16.min((len - offset) as usize))?;
-    if head.starts_with(b"xref") {
-        return read_table(source, offset, len);
+    let available = len
+        .checked_sub(offset)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| malformed("a cross-reference offset points past the end"))?;
+    let head = read_window(source, offset, 16.min(available) as usize)?;
+    // Some writers point startxref at the end-of-line before `xref`; readers accept that.
+    let blank = head.iter().take_while(|b| is_whitespace(**b)).count();
+    if head[blank..].starts_with(b"xref") {
+        return read_table(source, offset + blank as u64, len);
     }
     let (_, object) = read_object_at(source, offset, len)?;
     let Object::Stream(stream) = object else {
@@ -198,9 +296,9 @@ fn read_section<R: Read + Seek>(
         .and_then(Object::as_array)
         .map_err(|_| malformed("xref stream without /W"))?
         .iter()
-        .map(|w| w.as_i64().map(|w| w as usize))
-        .collect::<Result<_, _>>()
-        .map_err(|_| malformed("bad /W"))?;
+        .map(|w| w.as_i64().ok().and_then(|w| usize::try_from(w).ok()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| malformed("bad /W"))?;
     if widths.len() != 3 || widths.iter().any(|w| *w > 8) {
         return Err(malformed("bad /W"));
     }
@@ -237,13 +335,18 @@ fn read_section<R: Read + Seek>(
             let (b, c) = rest.split_at(widths[1]);
             // A missing type field means type 1 (ISO 32000-1 Table 17).
             let kind = if widths[0] == 0 { 1 } else { field(a) };
-            let number = (first + i) as u32;
+            let number = object_number(first.checked_add(i))
+                .ok_or_else(|| malformed("bad /Index: object number out of range"))?;
             let entry = match kind {
                 0 => Entry::Free,
                 1 => Entry::Offset(field(b)),
                 2 => Entry::InStream {
-                    stream: field(b) as u32,
-                    index: field(c) as u32,
+                    stream: u32::try_from(field(b))
+                        .ok()
+                        .filter(|n| *n <= MAX_OBJECT_NUMBER)
+                        .ok_or_else(|| malformed("xref stream: bad object stream number"))?,
+                    index: u32::try_from(field(c))
+                        .map_err(|_| malformed("xref stream: bad index in object stream"))?,
                 },
                 _ => continue, // reserved types are ignored, as the standard says
             };
@@ -261,8 +364,9 @@ fn read_section<R: Read + Seek>(
 
 fn read_table<R: Read + Seek>(source: &mut R, offset: u64, len: u64) -> Result<Section, PdfError> {
     let mut window = 64 * 1024;
+    let available = usize::try_from(len.saturating_sub(offset))
+        .map_err(|_| malformed("cross-reference table out of range"))?;
     loop {
-        let available = (len - offset) as usize;
         let bytes = read_window(source, offset, window.min(available))?;
         match parse_table(&bytes) {
             Ok(section) => return Ok(section),
@@ -296,13 +400,17 @@ fn parse_table(bytes: &[u8]) -> Result<Section, ParseError> {
                         return Err(invalid("bad xref entry"));
                     };
                     let entry = match lexer.next_token()? {
-                        Token::Keyword(k) if k == b"n" => Entry::Offset(position as u64),
+                        Token::Keyword(k) if k == b"n" => Entry::Offset(
+                            u64::try_from(position).map_err(|_| invalid("bad xref offset"))?,
+                        ),
                         Token::Keyword(k) if k == b"f" => Entry::Free,
                         _ => return Err(invalid("bad xref entry type")),
                     };
+                    let number = object_number(first.checked_add(i))
+                        .ok_or_else(|| invalid("xref object number out of range"))?;
                     // Object 0 is the head of the free list, never an object.
-                    if first + i != 0 {
-                        entries.push(((first + i) as u32, entry));
+                    if number != 0 {
+                        entries.push((number, entry));
                     }
                 }
             }
@@ -327,16 +435,31 @@ fn read_object_at<R: Read + Seek>(
     offset: u64,
     len: u64,
 ) -> Result<(ObjectId, Object), PdfError> {
+    read_object_text_at(source, offset, len).map(|(id, object, _)| (id, object))
+}
+
+/// [`read_object_at`], with the object's original text when it is not a stream.
+fn read_object_text_at<R: Read + Seek>(
+    source: &mut R,
+    offset: u64,
+    len: u64,
+) -> Result<(ObjectId, Object, Option<Vec<u8>>), PdfError> {
     let mut window = 16 * 1024;
+    let available = usize::try_from(len.saturating_sub(offset))
+        .map_err(|_| malformed(&format!("object at offset {offset} is out of range")))?;
     loop {
-        let available = (len.saturating_sub(offset)) as usize;
         let bytes = read_window(source, offset, window.min(available))?;
         match parse_indirect(&bytes) {
-            Ok((id, mut object, data_start)) => {
+            Ok((id, mut object, data_start, text)) => {
                 if let (Object::Stream(stream), Some(start)) = (&mut object, data_start) {
-                    stream.start_position = Some(offset as usize + start);
+                    let start = usize::try_from(offset)
+                        .ok()
+                        .and_then(|o| o.checked_add(start))
+                        .ok_or_else(|| malformed("stream data out of range"))?;
+                    stream.start_position = Some(start);
                 }
-                return Ok((id, object));
+                let text = text.map(|range| bytes[range].to_vec());
+                return Ok((id, object, text));
             }
             Err(ParseError::Incomplete) if window < available && window < MAX_OBJECT_BYTES => {
                 window *= 4;
@@ -375,11 +498,48 @@ fn load_stream_data<R: Read + Seek>(
         },
         _ => return Err(malformed("stream without /Length")),
     };
-    if length < 0 || start + length as u64 > len || length as usize > MAX_DECODED_STREAM {
+    let length = usize::try_from(length)
+        .ok()
+        .filter(|n| *n <= MAX_DECODED_STREAM)
+        .ok_or_else(|| malformed("stream /Length out of range"))?;
+    if start.checked_add(length as u64).is_none_or(|end| end > len) {
         return Err(malformed("stream /Length out of range"));
     }
-    stream.content = read_window(source, start, length as usize)?;
+    stream.content = read_window(source, start, length)?;
     Ok(stream)
+}
+
+/// The decoded data of a stream this reader parsed (its `start_position` set), with /Length
+/// resolved in `document`. Small streams only (DSS certificates, OCSP responses, CRLs): at
+/// most [`MAX_DECODED_STREAM`] bytes, read and decoded.
+///
+/// # Errors
+/// A stream without a position or a usable /Length, out of the file, or undecodable.
+pub(crate) fn stream_content<R: Read + Seek>(
+    source: &mut R,
+    len: u64,
+    stream: &lopdf::Stream,
+    document: &Document,
+) -> Result<Vec<u8>, PdfError> {
+    let start = stream
+        .start_position
+        .ok_or_else(|| malformed("stream without data"))? as u64;
+    let length = match stream.dict.get(b"Length") {
+        Ok(Object::Reference(id)) => document.get_object(*id).and_then(Object::as_i64),
+        Ok(other) => other.as_i64(),
+        Err(e) => Err(e),
+    }
+    .map_err(|_| malformed("stream /Length cannot be resolved"))?;
+    let length = usize::try_from(length)
+        .ok()
+        .filter(|n| *n <= MAX_DECODED_STREAM)
+        .ok_or_else(|| malformed("stream /Length out of range"))?;
+    if start.checked_add(length as u64).is_none_or(|end| end > len) {
+        return Err(malformed("stream /Length out of range"));
+    }
+    let mut loaded = lopdf::Stream::new(stream.dict.clone(), Vec::new());
+    loaded.content = read_window(source, start, length)?;
+    decode(&loaded)
 }
 
 fn decode(stream: &lopdf::Stream) -> Result<Vec<u8>, PdfError> {
@@ -391,12 +551,13 @@ fn decode(stream: &lopdf::Stream) -> Result<Vec<u8>, PdfError> {
         .map_err(|e| malformed(&format!("cannot decode a stream: {e}")))
 }
 
+/// The objects of an object stream: number, object, original text.
 fn read_object_stream<R: Read + Seek>(
     source: &mut R,
     offset: u64,
     len: u64,
     entries: &HashMap<u32, Entry>,
-) -> Result<Vec<(u32, Object)>, PdfError> {
+) -> Result<Vec<(u32, Object, Vec<u8>)>, PdfError> {
     let (_, object) = read_object_at(source, offset, len)?;
     let Object::Stream(stream) = object else {
         return Err(malformed("an object stream is not a stream"));
@@ -412,8 +573,12 @@ fn read_object_stream<R: Read + Seek>(
         .dict
         .get(b"First")
         .and_then(Object::as_i64)
-        .map_err(|_| malformed("object stream without /First"))? as usize;
-    if first > data.len() || count < 0 {
+        .map_err(|_| malformed("object stream without /First"))?;
+    let first = usize::try_from(first)
+        .ok()
+        .filter(|f| *f <= data.len())
+        .ok_or_else(|| malformed("bad object stream header"))?;
+    if count < 0 {
         return Err(malformed("bad object stream header"));
     }
     let mut header = Lexer::complete(&data[..first]);
@@ -425,20 +590,34 @@ fn read_object_stream<R: Read + Seek>(
         ) else {
             return Err(malformed("bad object stream header"));
         };
-        positions.push((number as u32, first + position as usize));
+        let number = object_number(Some(number))
+            .ok_or_else(|| malformed("bad object number in an object stream"))?;
+        let position = usize::try_from(position)
+            .ok()
+            .and_then(|p| p.checked_add(first))
+            .filter(|p| *p <= data.len())
+            .ok_or_else(|| malformed("object stream offset out of range"))?;
+        positions.push((number, position));
     }
     let mut objects = Vec::with_capacity(positions.len());
     for (number, position) in positions {
-        if position > data.len() {
-            return Err(malformed("object stream offset out of range"));
-        }
         let mut lexer = Lexer::complete(&data[position..]);
+        lexer.skip_whitespace();
+        let start = lexer.position;
         // A malformed object is left out, as other readers do; what needs it fails later.
         if let Ok(object) = lexer.parse_object() {
-            objects.push((number, object));
+            let text = lexer.bytes[start..lexer.position].to_vec();
+            objects.push((number, object, text));
         }
     }
     Ok(objects)
+}
+
+/// An object number from the file, when it is one hoso accepts.
+fn object_number(number: Option<i64>) -> Option<u32> {
+    number
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n <= MAX_OBJECT_NUMBER)
 }
 
 fn read_window<R: Read + Seek>(
@@ -777,10 +956,13 @@ impl<'a> Lexer<'a> {
                 if let Ok(Token::Integer(generation)) = self.next_token()
                     && let Ok(Token::Keyword(k)) = self.next_token()
                     && k == b"R"
-                    && n >= 0
-                    && (0..=65535).contains(&generation)
                 {
-                    return Ok(Object::Reference((n as u32, generation as u16)));
+                    return match (object_number(Some(n)), u16::try_from(generation)) {
+                        (Some(number), Ok(generation)) => {
+                            Ok(Object::Reference((number, generation)))
+                        }
+                        _ => Err(invalid("a reference to an impossible object number")),
+                    };
                 }
                 // A window ending right after a number may hide an "R": ask for more.
                 if self.at_open_end() {
@@ -844,9 +1026,16 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// `N G obj OBJECT [stream…] endobj`: the id, the object, and for a stream where its data
-/// starts in `bytes`.
-fn parse_indirect(bytes: &[u8]) -> Result<(ObjectId, Object, Option<usize>), ParseError> {
+/// The parts of `N G obj OBJECT [stream…] endobj`: the id, the object, for a stream where
+/// its data starts in `bytes`, else where the object's text is.
+type Indirect = (
+    ObjectId,
+    Object,
+    Option<usize>,
+    Option<std::ops::Range<usize>>,
+);
+
+fn parse_indirect(bytes: &[u8]) -> Result<Indirect, ParseError> {
     let mut lexer = Lexer::new(bytes);
     let (Token::Integer(number), Token::Integer(generation)) =
         (lexer.next_token()?, lexer.next_token()?)
@@ -854,9 +1043,12 @@ fn parse_indirect(bytes: &[u8]) -> Result<(ObjectId, Object, Option<usize>), Par
         return Err(invalid("not an indirect object"));
     };
     lexer.expect_keyword(b"obj")?;
+    lexer.skip_whitespace();
+    let text_start = lexer.position;
     let object = lexer.parse_object()?;
+    let text_end = lexer.position;
     let id = (
-        u32::try_from(number).map_err(|_| invalid("bad object number"))?,
+        object_number(Some(number)).ok_or_else(|| invalid("bad object number"))?,
         u16::try_from(generation).map_err(|_| invalid("bad generation"))?,
     );
     lexer.skip_whitespace();
@@ -878,12 +1070,155 @@ fn parse_indirect(bytes: &[u8]) -> Result<(ObjectId, Object, Option<usize>), Par
             allows_compression: false,
             start_position: Some(start),
         };
-        return Ok((id, Object::Stream(stream), Some(start)));
+        return Ok((id, Object::Stream(stream), Some(start), None));
     }
     if lexer.position >= lexer.bytes.len() {
         return Err(ParseError::Incomplete);
     }
-    Ok((id, object, None))
+    Ok((id, object, None, Some(text_start..text_end)))
+}
+
+/// An object parsed with where its text, and each of its values' texts, are.
+struct Spanned {
+    object: Object,
+    range: std::ops::Range<usize>,
+    children: Children,
+}
+
+enum Children {
+    None,
+    Array(Vec<Spanned>),
+    Dict(Vec<(Vec<u8>, Spanned)>),
+}
+
+impl Lexer<'_> {
+    /// One object, remembering the text of each array item and dictionary value.
+    fn parse_spanned(&mut self) -> Result<Spanned, ParseError> {
+        self.skip_whitespace();
+        let start = self.position;
+        let children = if self.bytes[start..].starts_with(b"<<") {
+            self.position += 2;
+            self.enter()?;
+            let mut entries = Vec::new();
+            loop {
+                self.skip_whitespace();
+                if self.bytes[self.position..].starts_with(b">>") {
+                    self.position += 2;
+                    break;
+                }
+                let Token::Name(key) = self.next_token()? else {
+                    return Err(invalid("dictionary key is not a name"));
+                };
+                entries.push((key, self.parse_spanned()?));
+            }
+            self.depth -= 1;
+            Children::Dict(entries)
+        } else if self.bytes[start..].starts_with(b"[") {
+            self.position += 1;
+            self.enter()?;
+            let mut items = Vec::new();
+            loop {
+                self.skip_whitespace();
+                if self.peek() == Some(b']') {
+                    self.position += 1;
+                    break;
+                }
+                if self.peek().is_none() {
+                    return Err(ParseError::Incomplete);
+                }
+                items.push(self.parse_spanned()?);
+            }
+            self.depth -= 1;
+            Children::Array(items)
+        } else {
+            let object = self.parse_object()?;
+            return Ok(Spanned {
+                object,
+                range: start..self.position,
+                children: Children::None,
+            });
+        };
+        let object = match &children {
+            Children::Dict(entries) => {
+                let mut dict = Dictionary::new();
+                for (key, value) in entries {
+                    dict.set(key.clone(), value.object.clone());
+                }
+                Object::Dictionary(dict)
+            }
+            Children::Array(items) => {
+                Object::Array(items.iter().map(|i| i.object.clone()).collect())
+            }
+            Children::None => Object::Null,
+        };
+        Ok(Spanned {
+            object,
+            range: start..self.position,
+            children,
+        })
+    }
+}
+
+/// Writes `object`, the new version of an object whose original text is `original`: every
+/// value (at any depth) equal to the one read from the file is copied as the file wrote it,
+/// so rewriting a page or a catalog changes only what was meant to change. Reals are `f32`
+/// in lopdf; without this, `595.32001` would come back as `595.32`, a different object to
+/// a validator comparing revisions.
+///
+/// # Errors
+/// Write failures.
+pub fn write_preserving(
+    out: &mut dyn Write,
+    object: &Object,
+    original: &[u8],
+) -> std::io::Result<()> {
+    let mut lexer = Lexer::complete(original);
+    match lexer.parse_spanned() {
+        Ok(spanned) => write_merged(out, object, &spanned, original),
+        // Not parseable again (it was, when read): write the object as lopdf does.
+        Err(_) => lopdf::Writer::write_object(out, object),
+    }
+}
+
+fn write_merged(
+    out: &mut dyn Write,
+    object: &Object,
+    original: &Spanned,
+    text: &[u8],
+) -> std::io::Result<()> {
+    if *object == original.object {
+        return out.write_all(&text[original.range.clone()]);
+    }
+    match (object, &original.children) {
+        (Object::Dictionary(dict), Children::Dict(entries)) => {
+            out.write_all(b"<<")?;
+            for (key, value) in dict.iter() {
+                out.write_all(b" ")?;
+                lopdf::Writer::write_object(out, &Object::Name(key.clone()))?;
+                out.write_all(b" ")?;
+                // The last of duplicate keys is the one a reader keeps.
+                match entries.iter().rev().find(|(k, _)| k == key) {
+                    Some((_, old)) => write_merged(out, value, old, text)?,
+                    None => lopdf::Writer::write_object(out, value)?,
+                }
+            }
+            out.write_all(b" >>")
+        }
+        (Object::Array(items), Children::Array(old)) => {
+            out.write_all(b"[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b" ")?;
+                }
+                match old.get(i) {
+                    Some(old) => write_merged(out, item, old, text)?,
+                    None => lopdf::Writer::write_object(out, item)?,
+                }
+            }
+            out.write_all(b"]")
+        }
+        _ => lopdf::Writer::write_object(out, object),
+    }
 }
 
 fn malformed(reason: &str) -> PdfError {
@@ -962,6 +1297,95 @@ mod tests {
         assert_eq!(dict.get(b"I").unwrap(), &Object::Integer(12));
         assert_eq!(dict.get(b"R").unwrap(), &Object::Reference((3, 0)));
         assert_eq!(dict.get(b"H").unwrap().as_str().unwrap(), b"AB@");
+    }
+
+    /// `%PDF-1.7`, `objects` (text), then an xref stream (object `xref_number`) with `rows`
+    /// of `[type, field2, field3]` bytes and the given /Index, /Size 9.
+    fn with_xref_stream(objects: &str, xref_number: u32, index: &str, rows: &[[u8; 3]]) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        out.extend_from_slice(objects.as_bytes());
+        let at = out.len();
+        let data: Vec<u8> = rows.iter().flatten().copied().collect();
+        out.extend_from_slice(
+            format!(
+                "{xref_number} 0 obj\n<< /Type /XRef /Size 9 /Root 1 0 R /W [1 1 1] /Index {index} /Length {} >>\nstream\n",
+                data.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&data);
+        out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{at}\n%%EOF\n").as_bytes());
+        out
+    }
+
+    /// Numbers from the file near the integer limits are malformed input, never an
+    /// arithmetic overflow (a panic in debug builds, a wrong object in release).
+    #[test]
+    fn out_of_range_numbers_are_malformed_not_overflows() {
+        let table = |first: &str, trailer: &str, catalog: &str| {
+            let mut out = format!("%PDF-1.7\n1 0 obj\n{catalog}\nendobj\n").into_bytes();
+            let xref = out.len();
+            out.extend_from_slice(
+                format!(
+                    "xref\n{first} 1\n0000000009 00000 n \ntrailer\n<< /Size 2 /Root 1 0 R {trailer} >>\nstartxref\n{xref}\n%%EOF\n"
+                )
+                .as_bytes(),
+            );
+            out
+        };
+        let catalog = "<< /Type /Catalog >>";
+        // The table itself reads.
+        let fine = read_document(Cursor::new(table("1", "", catalog))).unwrap();
+        assert!(fine.catalog().is_ok());
+        let objects = "1 0 obj\n<< /Type /Catalog >>\nendobj\n3 0 obj\n<< /Type /ObjStm /N 1 /First 6 /Length 12 >>\nstream\n4 -99 <<>> \nendstream\nendobj\n";
+        let object_stream_at = 9 + objects.find("3 0 obj").unwrap() as u8;
+        for (name, bytes) in [
+            (
+                "XRefStm past the end",
+                table("1", "/XRefStm 99999999999", catalog),
+            ),
+            ("XRefStm negative", table("1", "/XRefStm -5", catalog)),
+            ("Prev negative", table("1", "/Prev -1", catalog)),
+            ("Size huge", table("1", "/Size 99999999999", catalog)),
+            (
+                "subsection at i64::MAX",
+                table("9223372036854775807", "", catalog),
+            ),
+            ("subsection past u32", table("4294967296", "", catalog)),
+            (
+                "Index at i64::MAX",
+                with_xref_stream(
+                    "1 0 obj\n<< /Type /Catalog >>\nendobj\n",
+                    2,
+                    "[9223372036854775807 2]",
+                    &[[1, 9, 0], [1, 9, 0]],
+                ),
+            ),
+            (
+                "object stream with a negative offset",
+                with_xref_stream(
+                    objects,
+                    2,
+                    "[1 1 3 2]",
+                    &[[1, 9, 0], [1, object_stream_at, 0], [2, 3, 0]],
+                ),
+            ),
+        ] {
+            match std::panic::catch_unwind(|| read_document(Cursor::new(&bytes))) {
+                Ok(Err(PdfError::Malformed { .. })) => {}
+                Ok(other) => panic!("{name}: expected malformed, got {:?}", other.map(|_| ())),
+                Err(_) => panic!("{name}: panicked"),
+            }
+        }
+        // A reference to an object number no file can have makes its object malformed
+        // (left out, like other malformed objects), not a reference to object 1.
+        let document = read_document(Cursor::new(table(
+            "1",
+            "",
+            "<< /Type /Catalog /Pages 4294967297 0 R >>",
+        )))
+        .unwrap();
+        assert!(document.catalog().is_err());
     }
 
     #[test]

@@ -117,3 +117,33 @@ pub fn corpora() -> Option<PathBuf> {
     );
     None
 }
+
+/// The `hoso` binary, run from the checkout with no `HOSO_*` variables from the caller's
+/// environment (so a developer's settings do not change results) and the test PKCS#12
+/// password in `HOSO_TEST_P12_PASSWORD`.
+pub fn hoso() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hoso"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HOSO_")) {
+        command.env_remove(key);
+    }
+    command.env("HOSO_TEST_P12_PASSWORD", "test");
+    command
+}
+
+/// How a command ended.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `command` to completion.
+pub fn run(command: &mut std::process::Command) -> Run {
+    let output = command.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -10,3 +10,6 @@ mod pdf_reader;
 mod pki;
 mod sign;
 mod storage;
+mod verify;
+mod verify_cert;
+mod verify_changes;

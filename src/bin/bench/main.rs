@@ -1,4 +1,5 @@
-//! Benchmarks of hoso against its peers. Today one: `bench ocr`.
+//! Benchmarks of hoso against its peers: `bench ocr` (below) and `bench sign` (PAdES signing
+//! speed against pyHanko and `openssl speed`, see `sign.rs`).
 //!
 //! ```text
 //! cargo build --release --bins && scripts/peers-venv
@@ -42,6 +43,9 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+mod sign;
+mod verify;
+
 /// Page sets of the corpus, in report order; the real set is scored with `--drop-leaders`.
 const SETS: [&str; 2] = ["synth", "real"];
 const LEADER_SETS: [&str; 1] = ["real"];
@@ -72,6 +76,10 @@ struct Cli {
 enum BenchCommand {
     /// OCR speed and accuracy: hoso vs OCRmyPDF vs raw Tesseract on the OCR corpus
     Ocr(OcrArgs),
+    /// PAdES signing speed: hoso vs pyHanko (both in-process) vs `openssl speed`
+    Sign(sign::SignArgs),
+    /// PAdES verification speed: hoso vs pyHanko (in-process) and vs pdfsig (a process each)
+    Verify(verify::VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +170,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match &cli.command {
         BenchCommand::Ocr(args) => bench_ocr(args),
+        BenchCommand::Sign(args) => sign::bench_sign(args),
+        BenchCommand::Verify(args) => verify::bench_verify(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
