@@ -1,0 +1,1686 @@
+//! `bench verify`: PAdES verification speed of hoso against pyHanko (both in-process) and
+//! poppler's `pdfsig` (a process per document, against `hoso verify` run the same way).
+//!
+//! ```text
+//! cargo build --release --bins && scripts/peers-venv
+//! cargo run --release --bin bench -- verify [--iterations N] [--seconds S] [--out DIR] [--keep]
+//! ```
+//!
+//! Inputs, generated into a temporary folder inside OUT and signed by hoso in this process
+//! (`pades::sign::sign_file`, the TEST-ONLY `certs/test-pki/official.p12`, RSA-2048, offline):
+//! the 1-page sample `samples/cong-van.pdf`, a 100-page Helvetica text PDF and a ~40 MB scan
+//! (40 A4 pages, each one noisy ~1 MB JPEG), each signed PAdES B-B; and the 1-page sample
+//! signed B-LT (signature timestamp from the test PKI's TSA, which the bench starts with
+//! `test-pki serve` unless one already listens on 127.0.0.1:8882; validation data from the
+//! supplied CRLs `certs/test-pki/inter.crl` and `root.crl`, no OCSP or CRL fetched).
+//!
+//! Every verifier gets the same evidence and no network: the trust root of `certs/test-pki`,
+//! the two CRLs, revocation required.
+//!
+//! - hoso in-process: the trust store (`certs/test-pki`) and the CRLs loaded once, the signed
+//!   file memory-mapped once (`verify::map_file`, as `hoso verify` reads it), then
+//!   `verify::verify_pdf` (offline, `Policy::Strict`) again and again. The verdict must be
+//!   TOTAL-PASSED, or the bench stops: the speed of a failing verification means nothing.
+//! - pyHanko: `tests/peers/pyhanko_verify_bench.py` in `.venv` — root and CRLs loaded once, the
+//!   file read once, then per document a new reader and `ValidationContext` (no fetching,
+//!   revocation `hard-fail` answered from the CRLs) and `validate_pdf_signature` of every
+//!   signature; each must be judged VALID (intact, valid, trusted, no disallowed change).
+//! - hoso CLI: `hoso verify FILE --offline --crl inter.crl --crl root.crl --trust
+//!   certs/test-pki --format json`, a new process per document (start-up, trust store and
+//!   CRLs loaded every time); exit 0 and `"indication": "TOTAL-PASSED"` checked every time.
+//! - pdfsig: `pdfsig -no-ocsp -nssdir sql:DB FILE`, a new process per document, with an NSS
+//!   database that trusts the test root (`certutil -t C,C,C`, as `tests/hoso/pki.rs` does);
+//!   every signature must print `Signature is Valid.` and `Certificate is Trusted.`.
+//!   `-no-ocsp` keeps it offline (without it pdfsig asks the OCSP responder of the signer's
+//!   certificate); pdfsig cannot be given CRL files, so it checks no revocation at all.
+//!
+//! One warm-up verification each, then timed verifications until at least `--iterations` of
+//! them and at least `--seconds` have passed. Rates are documents per second of wall time and
+//! per CPU second: of the calling thread (hoso in-process), of the Python process (pyHanko),
+//! of the children (`cutime + cstime`, for the two commands, start-up included). The ratios
+//! use CPU time, the robust figure on a shared machine; wall-time ratios are in bench.json.
+//! For the scan, MB/s too. Peak RSS while verifying the scan: this process around one
+//! `verify_pdf` of a fresh mapping (VmHWM of `/proc/self/status` after a reset through
+//! `/proc/self/clear_refs`; the mapped file's pages count as resident once read, so the part
+//! of the mapping is shown apart), and of one `hoso verify` and one `pdfsig` process
+//! (`/usr/bin/time -f %M`).
+//!
+//! Output: a Markdown report on stdout (progress on stderr) and `OUT/bench.json`. A missing
+//! peer (no pyHanko in the venv, no pdfsig or certutil, no `hoso` binary next to this one, no
+//! TSA for the B-LT input) is `SKIPPED` in its column; a peer that does not judge a signature
+//! valid is `FAILED` and the bench exits 1 after the report.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use hoso::error::Coded;
+use hoso::pades::key::SoftwareKey;
+use hoso::pades::revocation::ValidationData;
+use hoso::pades::sign::{Level, SignOptions, sign_file};
+use hoso::trust::TrustStore;
+use hoso::verify::certificate::{FileKind, load_file};
+use hoso::verify::status::EvidencePool;
+use hoso::verify::{Indication, Policy, Report, VerifyOptions, map_file, verify_pdf};
+use lopdf::{Document, Object, Stream, dictionary};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{
+    BenchError, Context, CpuClock, Result, STALE_AFTER, cores, load_average, modified, tail,
+};
+
+/// Password of the TEST-ONLY PKCS#12 file.
+const PASSWORD: &str = "test";
+/// The signing key: RSA-2048, issued by the test PKI's intermediate CA.
+const P12: &str = "certs/test-pki/official.p12";
+const TRUST_DIR: &str = "certs/test-pki";
+const ROOT: &str = "certs/test-pki/root.crt";
+const CRLS: [&str; 2] = ["certs/test-pki/inter.crl", "certs/test-pki/root.crl"];
+/// Where `test-pki serve` puts its TSA.
+const TSA_ADDRESS: &str = "127.0.0.1:8882";
+const TEXT_PAGES: usize = 100;
+const SCAN_PAGES: usize = 40;
+/// A4 at 150 dpi.
+const SCAN_WIDTH: u32 = 1240;
+const SCAN_HEIGHT: u32 = 1754;
+const SCAN_JPEG_QUALITY: u8 = 75;
+/// GNU time, for the peak RSS of a child process.
+const GNU_TIME: &str = "/usr/bin/time";
+/// Lines of a failed child's output kept in an error.
+const OUTPUT_TAIL_LINES: usize = 12;
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Timed verifications per input and verifier: at least this many …
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    iterations: u32,
+    /// … and for at least this many seconds
+    #[arg(long, default_value_t = 1.0, value_name = "S", value_parser = non_negative_seconds)]
+    seconds: f64,
+    /// Folder for bench.json; the inputs are generated and signed in a temporary folder inside
+    /// it (removed at the end)
+    #[arg(long, default_value = "target/bench-verify", value_name = "DIR")]
+    out: PathBuf,
+    /// Python venv with pyHanko [default: the repository's .venv, made by scripts/peers-venv]
+    #[arg(long, value_name = "DIR")]
+    venv: Option<PathBuf>,
+    /// Keep the signed inputs in OUT/inputs/ (about 40 MB)
+    #[arg(long)]
+    keep: bool,
+}
+
+fn non_negative_seconds(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(seconds),
+        _ => Err(format!("expected a number of seconds ≥ 0, got {text:?}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is measured
+
+/// A signed document to verify.
+#[derive(Debug, Serialize)]
+struct Input {
+    name: &'static str,
+    label: &'static str,
+    #[serde(skip)]
+    path: PathBuf,
+    /// PAdES level hoso signed it at.
+    level: &'static str,
+    bytes: u64,
+    pages: usize,
+    /// The large scan: MB/s and peak RSS are reported for it.
+    large: bool,
+}
+
+/// Documents per second over `iterations` timed verifications that took `seconds` in all, and
+/// over the CPU seconds used in the whole loop.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Rate {
+    iterations: u32,
+    seconds: f64,
+    per_s: f64,
+    cpu_seconds: f64,
+    /// None when the loop used less than one clock tick.
+    cpu_per_s: Option<f64>,
+}
+
+impl Rate {
+    fn one_line(&self) -> String {
+        format!(
+            "{:.1} docs/s ({} in {:.2} s; {} per CPU second)",
+            self.per_s,
+            self.iterations,
+            self.seconds,
+            self.cpu_per_s.map_or("—".to_owned(), |r| format!("{r:.1}"))
+        )
+    }
+}
+
+/// What `tests/peers/pyhanko_verify_bench.py` prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PyHankoRun {
+    pyhanko: String,
+    iterations: u32,
+    seconds: f64,
+    docs_per_s: f64,
+    cpu_seconds: f64,
+    cpu_docs_per_s: Option<f64>,
+    signatures: u32,
+    summary: String,
+    max_rss_kib: u64,
+}
+
+impl PyHankoRun {
+    fn rate(&self) -> Rate {
+        Rate {
+            iterations: self.iterations,
+            seconds: self.seconds,
+            per_s: self.docs_per_s,
+            cpu_seconds: self.cpu_seconds,
+            cpu_per_s: self.cpu_docs_per_s,
+        }
+    }
+}
+
+/// One verifier's result on one input.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Cell<T> {
+    Measured(T),
+    /// The verifier is not available here (why).
+    Skipped(String),
+    /// It ran but did not judge the document valid, or could not run (why).
+    Failed(String),
+}
+
+impl<T> Cell<T> {
+    fn measured(&self) -> Option<&T> {
+        match self {
+            Cell::Measured(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    input: &'static str,
+    /// `verify_pdf` in this process.
+    hoso: Rate,
+    /// hoso's verdict and the PAdES level it saw, from the warm-up.
+    hoso_indication: &'static str,
+    hoso_level: Option<String>,
+    pyhanko: Cell<PyHankoRun>,
+    hoso_cli: Cell<Rate>,
+    pdfsig: Cell<Rate>,
+    /// hoso in-process ÷ pyHanko, per CPU second and per wall second.
+    hoso_vs_pyhanko: Option<f64>,
+    hoso_vs_pyhanko_wall: Option<f64>,
+    /// `hoso verify` ÷ `pdfsig`, per CPU second (of the children) and per wall second.
+    cli_vs_pdfsig: Option<f64>,
+    cli_vs_pdfsig_wall: Option<f64>,
+    /// Input bytes verified per second (MB = 10⁶ bytes), wall time.
+    hoso_mb_per_s: Option<f64>,
+    pyhanko_mb_per_s: Option<f64>,
+    hoso_cli_mb_per_s: Option<f64>,
+    pdfsig_mb_per_s: Option<f64>,
+}
+
+impl Row {
+    fn compare(&mut self, input: &Input) {
+        let pyhanko = self.pyhanko.measured().map(PyHankoRun::rate);
+        let cli = self.hoso_cli.measured().copied();
+        let pdfsig = self.pdfsig.measured().copied();
+        let cpu = |ours: Option<Rate>, theirs: Option<Rate>| {
+            ours.and_then(|r| r.cpu_per_s)
+                .zip(theirs.and_then(|r| r.cpu_per_s))
+                .map(|(a, b)| a / b)
+        };
+        let wall = |ours: Option<Rate>, theirs: Option<Rate>| {
+            ours.zip(theirs).map(|(a, b)| a.per_s / b.per_s)
+        };
+        self.hoso_vs_pyhanko = cpu(Some(self.hoso), pyhanko);
+        self.hoso_vs_pyhanko_wall = wall(Some(self.hoso), pyhanko);
+        self.cli_vs_pdfsig = cpu(cli, pdfsig);
+        self.cli_vs_pdfsig_wall = wall(cli, pdfsig);
+        if input.large {
+            let mb = input.bytes as f64 / 1e6;
+            self.hoso_mb_per_s = Some(self.hoso.per_s * mb);
+            self.pyhanko_mb_per_s = pyhanko.map(|r| r.per_s * mb);
+            self.hoso_cli_mb_per_s = cli.map(|r| r.per_s * mb);
+            self.pdfsig_mb_per_s = pdfsig.map(|r| r.per_s * mb);
+        }
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self.pyhanko, Cell::Failed(_))
+            || matches!(self.hoso_cli, Cell::Failed(_))
+            || matches!(self.pdfsig, Cell::Failed(_))
+    }
+}
+
+/// Peak memory while verifying the large scan once.
+#[derive(Debug, Serialize)]
+struct PeakRss {
+    what: String,
+    /// This process around one `verify_pdf` of a fresh mapping of the file.
+    in_process: Cell<InProcessPeak>,
+    /// `/usr/bin/time -f %M` of one `hoso verify` and one `pdfsig` of the scan.
+    hoso_cli_kib: Cell<u64>,
+    pdfsig_kib: Cell<u64>,
+    /// The pyHanko process over its whole run on the scan (warm-up and timed validations).
+    pyhanko_kib: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct InProcessPeak {
+    rss_before_kib: u64,
+    peak_kib: u64,
+    /// Resident pages of the memory-mapped file after the call (`RssFile` after − before,
+    /// the mapping still alive): page cache shared with the kernel, not allocated memory.
+    mapped_file_kib: u64,
+    method: &'static str,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Versions {
+    pyhanko: Option<String>,
+    pdfsig: Option<String>,
+    hoso_binary: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    date: String,
+    cores: Option<usize>,
+    load_average_at_start: Option<f64>,
+    iterations_at_least: u32,
+    seconds_at_least: f64,
+    trust_anchors: usize,
+    versions: &'a Versions,
+    inputs: &'a [Input],
+    rows: &'a [Row],
+    peak_rss: Option<&'a PeakRss>,
+    notes: &'a [String],
+    total_wall_s: f64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+pub fn bench_verify(args: &VerifyArgs) -> Result<()> {
+    let started = Instant::now();
+    let load_at_start = load_average();
+    let plan = Plan {
+        iterations: args.iterations,
+        seconds: args.seconds,
+        ticks_per_second: CpuClock::new()?.ticks_per_second,
+    };
+    let mut notes = Vec::new();
+    let mut versions = Versions::default();
+
+    fs::create_dir_all(&args.out).context(|| format!("cannot create {}", args.out.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix("work-")
+        .tempdir_in(&args.out)
+        .context(|| format!("cannot create a temporary folder in {}", args.out.display()))?;
+
+    // The peers: each missing one is SKIPPED in its column.
+    let venv = args
+        .venv
+        .clone()
+        .unwrap_or_else(|| repository().join(".venv"));
+    let pyhanko = find_pyhanko(&venv);
+    let hoso_cli = find_hoso(&mut notes);
+    versions.hoso_binary = hoso_cli.as_ref().ok().cloned();
+    let pdfsig = Pdfsig::set_up(work.path());
+    match &pdfsig {
+        Ok(pdfsig) => versions.pdfsig = Some(pdfsig.version.clone()),
+        Err(why) => eprintln!("bench: pdfsig: SKIPPED ({why})"),
+    }
+    if let Err(why) = &pyhanko {
+        eprintln!("bench: pyHanko: SKIPPED ({why})");
+    }
+    if let Err(why) = &hoso_cli {
+        eprintln!("bench: hoso CLI: SKIPPED ({why})");
+    }
+    let gnu_time = Path::new(GNU_TIME).is_file();
+
+    // What every verifier is given.
+    let trust_dir = repository().join(TRUST_DIR);
+    let trust = TrustStore::load(std::slice::from_ref(&trust_dir))
+        .map_err(|e| BenchError::Failed(format!("trust store {}: {e}", trust_dir.display())))?;
+    let crl_paths: Vec<PathBuf> = CRLS.iter().map(|crl| repository().join(crl)).collect();
+    let mut crls = Vec::new();
+    for path in &crl_paths {
+        crls.extend(
+            load_file(path, FileKind::Crl)
+                .map_err(|e| BenchError::Failed(format!("{}: {e}", path.display())))?,
+        );
+    }
+
+    eprintln!(
+        "bench: generating and signing the inputs in {}…",
+        work.path().display()
+    );
+    let (inputs, blt_problem) = make_inputs(work.path(), &trust, &crls)?;
+    if let Some(problem) = blt_problem {
+        let note = format!("1 page B-LT: SKIPPED ({problem})");
+        eprintln!("bench: {note}");
+        notes.push(note);
+    }
+    if args.keep {
+        let kept = args.out.join("inputs");
+        fs::create_dir_all(&kept).context(|| format!("cannot create {}", kept.display()))?;
+        for input in &inputs {
+            let path = kept.join(format!("{}.pdf", input.name));
+            fs::copy(&input.path, &path).context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    for input in &inputs {
+        eprintln!(
+            "bench: {}: {} page(s), {}, signed {}",
+            input.label,
+            input.pages,
+            megabytes(input.bytes),
+            input.level
+        );
+    }
+
+    let options = VerifyOptions {
+        trust: &trust,
+        at: OffsetDateTime::now_utc(),
+        offline: true,
+        policy: Policy::Strict,
+        supplied: EvidencePool {
+            crls,
+            ..EvidencePool::default()
+        },
+    };
+    let cli = hoso_cli.as_ref().map(|program| HosoCli {
+        program,
+        trust_dir: &trust_dir,
+        crls: &crl_paths,
+    });
+
+    let mut rows = Vec::new();
+    let mut peak_rss = None;
+    for input in &inputs {
+        let (hoso, verdict) = hoso_in_process(input, &options, &plan)?;
+        eprintln!(
+            "bench: {} / hoso in-process: {}",
+            input.label,
+            hoso.one_line()
+        );
+        let pyhanko_cell = match &pyhanko {
+            Err(why) => Cell::Skipped(why.clone()),
+            Ok(python) => match run_pyhanko(python, input, &crl_paths, &plan) {
+                Ok(run) => {
+                    versions.pyhanko.get_or_insert_with(|| run.pyhanko.clone());
+                    eprintln!(
+                        "bench: {} / pyHanko: {}",
+                        input.label,
+                        run.rate().one_line()
+                    );
+                    Cell::Measured(run)
+                }
+                Err(error) => {
+                    eprintln!("bench: {} / pyHanko: FAILED: {error}", input.label);
+                    Cell::Failed(error.to_string())
+                }
+            },
+        };
+        let cli_cell = match &cli {
+            Err(why) => Cell::Skipped(why.to_string()),
+            Ok(cli) => measured(
+                input,
+                "hoso CLI",
+                subprocess_rate(&plan, || cli.command(&input.path), check_hoso_cli),
+            ),
+        };
+        let pdfsig_cell = match &pdfsig {
+            Err(why) => Cell::Skipped(why.clone()),
+            Ok(pdfsig) => measured(
+                input,
+                "pdfsig",
+                subprocess_rate(&plan, || pdfsig.command(&input.path), check_pdfsig),
+            ),
+        };
+        if input.large {
+            peak_rss = Some(PeakRss {
+                what: format!("{} ({})", input.label, megabytes(input.bytes)),
+                in_process: match in_process_peak(input, &options) {
+                    Ok(peak) => Cell::Measured(peak),
+                    Err(why) => Cell::Failed(why),
+                },
+                hoso_cli_kib: match (&cli, gnu_time) {
+                    (Err(why), _) => Cell::Skipped(why.to_string()),
+                    (Ok(_), false) => Cell::Skipped(format!("no {GNU_TIME}")),
+                    (Ok(cli), true) => {
+                        child_peak(cli.command(&input.path), check_hoso_cli, work.path())
+                    }
+                },
+                pdfsig_kib: match (&pdfsig, gnu_time) {
+                    (Err(why), _) => Cell::Skipped(why.clone()),
+                    (Ok(_), false) => Cell::Skipped(format!("no {GNU_TIME}")),
+                    (Ok(pdfsig), true) => {
+                        child_peak(pdfsig.command(&input.path), check_pdfsig, work.path())
+                    }
+                },
+                pyhanko_kib: pyhanko_cell.measured().map(|run| run.max_rss_kib),
+            });
+        }
+        let mut row = Row {
+            input: input.name,
+            hoso,
+            hoso_indication: verdict.indication.as_str(),
+            hoso_level: verdict
+                .signatures
+                .first()
+                .and_then(|signature| signature.level.clone()),
+            pyhanko: pyhanko_cell,
+            hoso_cli: cli_cell,
+            pdfsig: pdfsig_cell,
+            hoso_vs_pyhanko: None,
+            hoso_vs_pyhanko_wall: None,
+            cli_vs_pdfsig: None,
+            cli_vs_pdfsig_wall: None,
+            hoso_mb_per_s: None,
+            pyhanko_mb_per_s: None,
+            hoso_cli_mb_per_s: None,
+            pdfsig_mb_per_s: None,
+        };
+        row.compare(input);
+        rows.push(row);
+    }
+    if let Some(peak) = &peak_rss {
+        eprintln!(
+            "bench: peak RSS verifying {}: {}",
+            peak.what,
+            peak.one_line()
+        );
+    }
+
+    let total_wall_s = started.elapsed().as_secs_f64();
+    let report = Rendered {
+        inputs: &inputs,
+        rows: &rows,
+        peak_rss: peak_rss.as_ref(),
+        versions: &versions,
+        notes: &notes,
+        plan: &plan,
+        anchors: trust.anchors().len(),
+        load_at_start,
+        total_wall_s,
+    };
+    print!("{}", report.render());
+
+    let summary = Summary {
+        date: today(),
+        cores: cores(),
+        load_average_at_start: load_at_start,
+        iterations_at_least: plan.iterations,
+        seconds_at_least: plan.seconds,
+        trust_anchors: trust.anchors().len(),
+        versions: &versions,
+        inputs: &inputs,
+        rows: &rows,
+        peak_rss: peak_rss.as_ref(),
+        notes: &notes,
+        total_wall_s,
+    };
+    let path = args.out.join("bench.json");
+    let json = serde_json::to_string_pretty(&summary).context(|| "cannot encode JSON".into())?;
+    fs::write(&path, json + "\n").context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("bench: wrote {}", path.display());
+    drop(pdfsig);
+    drop(work);
+    if rows.iter().any(Row::failed) {
+        return Err(BenchError::Failed(
+            "a peer did not judge a signature valid, or failed (see the report)".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// A subprocess measurement as a cell, with a progress line.
+fn measured(input: &Input, who: &str, rate: Result<Rate>) -> Cell<Rate> {
+    match rate {
+        Ok(rate) => {
+            eprintln!("bench: {} / {who}: {}", input.label, rate.one_line());
+            Cell::Measured(rate)
+        }
+        Err(error) => {
+            eprintln!("bench: {} / {who}: FAILED: {error}", input.label);
+            Cell::Failed(error.to_string())
+        }
+    }
+}
+
+/// The repository root (where Cargo.toml is).
+fn repository() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/// The unsigned documents, then each signed by hoso: B-B for all three, B-LT for the 1-page
+/// sample when a TSA can be had (otherwise why not, second).
+fn make_inputs(
+    dir: &Path,
+    trust: &TrustStore,
+    crls: &[Vec<u8>],
+) -> Result<(Vec<Input>, Option<String>)> {
+    let unsigned = dir.join("unsigned");
+    fs::create_dir_all(&unsigned).context(|| format!("cannot create {}", unsigned.display()))?;
+    let sample = repository().join("samples/cong-van.pdf");
+    let one_page = unsigned.join("1-page.pdf");
+    fs::copy(&sample, &one_page).context(|| format!("cannot copy {}", sample.display()))?;
+    let sample_pages = Document::load(&one_page)
+        .map_err(|e| BenchError::Failed(format!("{}: {e}", sample.display())))?
+        .get_pages()
+        .len();
+    let text = unsigned.join("100-pages.pdf");
+    save(text_pdf(TEXT_PAGES), &text)?;
+    let scan = unsigned.join("scan-40mb.pdf");
+    save(scan_pdf(SCAN_PAGES)?, &scan)?;
+
+    let p12 = repository().join(P12);
+    let signer = SoftwareKey::from_pkcs12_file(&p12, PASSWORD).map_err(|e| {
+        BenchError::Failed(format!("loading {}: [{}] {e}", p12.display(), e.code()))
+    })?;
+    let sign = |from: &Path, name: &str, options: &SignOptions| -> Result<(PathBuf, u64)> {
+        let output = dir.join(format!("{name}.pdf"));
+        let outcome = sign_file(
+            from,
+            &output,
+            &signer,
+            trust,
+            options,
+            OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| BenchError::Failed(format!("signing {name}: [{}] {e}", e.code())))?;
+        Ok((output, outcome.size))
+    };
+    let bb = SignOptions {
+        offline: true,
+        ..SignOptions::default()
+    };
+    let mut inputs = Vec::new();
+    for (name, label, from, pages, large) in [
+        ("1-page", "1 page", &one_page, sample_pages, false),
+        ("100-pages", "100 pages", &text, TEXT_PAGES, false),
+        ("scan-40mb", "40 MB scan", &scan, SCAN_PAGES, true),
+    ] {
+        let (path, bytes) = sign(from, name, &bb)?;
+        inputs.push(Input {
+            name,
+            label,
+            path,
+            level: "B-B",
+            bytes,
+            pages,
+            large,
+        });
+    }
+
+    let tsa = match Tsa::start() {
+        Ok(tsa) => tsa,
+        Err(problem) => return Ok((inputs, Some(problem))),
+    };
+    let blt = SignOptions {
+        level: Level::BLT,
+        tsa_url: Some(tsa.url.clone()),
+        offline: true,
+        supplied: ValidationData {
+            crls: crls.to_vec(),
+            ..ValidationData::default()
+        },
+        ..SignOptions::default()
+    };
+    let signed = sign(&one_page, "1-page-blt", &blt);
+    tsa.stop();
+    let (path, bytes) = signed?;
+    inputs.insert(
+        1,
+        Input {
+            name: "1-page-blt",
+            label: "1 page B-LT",
+            path,
+            level: "B-LT",
+            bytes,
+            pages: sample_pages,
+            large: false,
+        },
+    );
+    Ok((inputs, None))
+}
+
+/// The test PKI's timestamp authority: one already listening, or `test-pki serve` started
+/// here (next to this binary) until [`Tsa::stop`].
+struct Tsa {
+    url: String,
+    server: Option<(Child, ChildStdin)>,
+}
+
+impl Tsa {
+    fn start() -> std::result::Result<Self, String> {
+        let address: SocketAddr = TSA_ADDRESS.parse().map_err(|e| format!("{e}"))?;
+        if TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok() {
+            eprintln!("bench: using the TSA already listening on {TSA_ADDRESS}");
+            return Ok(Tsa {
+                url: format!("http://{TSA_ADDRESS}/"),
+                server: None,
+            });
+        }
+        let exe = std::env::current_exe().map_err(|e| format!("no current exe: {e}"))?;
+        let program = exe.with_file_name("test-pki");
+        if !program.is_file() {
+            return Err(format!(
+                "no TSA on {TSA_ADDRESS} and no {} to start one (cargo build --release --bins)",
+                program.display()
+            ));
+        }
+        let mut child = Command::new(&program)
+            .arg("serve")
+            .arg("--dir")
+            .arg(repository().join(TRUST_DIR))
+            .arg("--until-stdin-closes")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
+        let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("test-pki without pipes".to_owned());
+        };
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let line = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_default();
+        let url = line
+            .trim_end()
+            .strip_prefix("test-pki: ready ")
+            .and_then(|urls| urls.split(' ').find_map(|part| part.strip_prefix("tsa=")));
+        match url {
+            Some(url) => {
+                eprintln!("bench: started test-pki serve for its TSA ({url})");
+                Ok(Tsa {
+                    url: format!("{}/", url.trim_end_matches('/')),
+                    server: Some((child, stdin)),
+                })
+            }
+            None => {
+                drop(stdin);
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!(
+                    "test-pki serve did not become ready (printed {:?})",
+                    line.trim()
+                ))
+            }
+        }
+    }
+
+    /// Closes the server's stdin (`--until-stdin-closes`: it exits) and waits for it.
+    fn stop(self) {
+        if let Some((mut child, stdin)) = self.server {
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+}
+
+fn save(mut document: Document, path: &Path) -> Result<()> {
+    document
+        .save(path)
+        .map(drop)
+        .map_err(|e| BenchError::Failed(format!("cannot write {}: {e}", path.display())))
+}
+
+/// A born-digital text document: `pages` A4 pages of 50 lines of Helvetica each.
+fn text_pdf(pages: usize) -> Document {
+    const CLAUSES: [&str; 4] = [
+        "Can cu Nghi dinh so 30/2020/ND-CP ngay 05 thang 3 nam 2020 cua Chinh phu ve cong tac van thu;",
+        "Xet de nghi cua Cong chuc Van phong - Thong ke xa ve viec tiep nhan va tra ket qua ho so;",
+        "Quyet dinh nay co hieu luc thi hanh ke tu ngay ky; cac ong, ba co lien quan chiu trach nhiem.",
+        "Bo phan tiep nhan va tra ket qua co trach nhiem so hoa ho so, luu tru va tra ket qua dung han.",
+    ];
+    let mut document = Document::with_version("1.7");
+    let font = document.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "Type1",
+        "BaseFont" => "Helvetica",
+        "Encoding" => "WinAnsiEncoding",
+    });
+    let pages_id = document.new_object_id();
+    let mut kids = Vec::with_capacity(pages);
+    for number in 1..=pages {
+        let mut content = String::from("BT /F1 10 Tf 14 TL 56 790 Td\n");
+        let _ = writeln!(content, "(Trang {number} / {pages}) Tj T* T*");
+        for line in 0..50 {
+            let clause = CLAUSES[(number * 7 + line) % CLAUSES.len()];
+            let _ = writeln!(content, "(Dieu {}. {clause}) Tj T*", line + 1);
+        }
+        content.push_str("ET\n");
+        let content_id = document.add_object(Stream::new(dictionary! {}, content.into_bytes()));
+        let page = document.add_object(dictionary! {
+            "Type" => "Page",
+            "Parent" => pages_id,
+            "Contents" => content_id,
+        });
+        kids.push(page.into());
+    }
+    finish_pages(
+        &mut document,
+        pages_id,
+        kids,
+        dictionary! { "Font" => dictionary! { "F1" => font } },
+    );
+    document
+}
+
+/// A scanned dossier: `pages` A4 pages, each one RGB JPEG (DCTDecode) of about 1 MB.
+fn scan_pdf(pages: usize) -> Result<Document> {
+    let mut document = Document::with_version("1.7");
+    let pages_id = document.new_object_id();
+    let mut kids = Vec::with_capacity(pages);
+    for number in 0..pages {
+        let image = document.add_object(
+            Stream::new(
+                dictionary! {
+                    "Type" => "XObject",
+                    "Subtype" => "Image",
+                    "Width" => SCAN_WIDTH,
+                    "Height" => SCAN_HEIGHT,
+                    "ColorSpace" => "DeviceRGB",
+                    "BitsPerComponent" => 8,
+                    "Filter" => "DCTDecode",
+                },
+                noisy_jpeg(number as u64)?,
+            )
+            .with_compression(false),
+        );
+        let content = b"q 595.28 0 0 841.89 0 0 cm /Im0 Do Q\n".to_vec();
+        let content_id = document.add_object(Stream::new(dictionary! {}, content));
+        let page = document.add_object(dictionary! {
+            "Type" => "Page",
+            "Parent" => pages_id,
+            "Contents" => content_id,
+            "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image } },
+        });
+        kids.push(page.into());
+    }
+    finish_pages(&mut document, pages_id, kids, dictionary! {});
+    Ok(document)
+}
+
+/// The page tree (A4, inherited resources) and the catalog.
+fn finish_pages(
+    document: &mut Document,
+    pages_id: lopdf::ObjectId,
+    kids: Vec<Object>,
+    resources: lopdf::Dictionary,
+) {
+    let count = kids.len() as i64;
+    document.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages",
+            "Kids" => kids,
+            "Count" => count,
+            "MediaBox" => vec![0.into(), 0.into(), Object::Real(595.28), Object::Real(841.89)],
+            "Resources" => resources,
+        }),
+    );
+    let catalog = document.add_object(dictionary! {
+        "Type" => "Catalog",
+        "Pages" => pages_id,
+    });
+    document.trailer.set("Root", catalog);
+}
+
+/// A greyish page with dark text-like bands under heavy sensor noise, hard enough to compress
+/// that a page stays near 1 MB. Deterministic per `seed` (SplitMix64).
+fn noisy_jpeg(seed: u64) -> Result<Vec<u8>> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x00c0_ffee;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut pixels = Vec::with_capacity((SCAN_WIDTH * SCAN_HEIGHT * 3) as usize);
+    for y in 0..SCAN_HEIGHT {
+        let in_line = (150..SCAN_HEIGHT - 150).contains(&y) && y % 40 < 24;
+        for x in 0..SCAN_WIDTH {
+            let ink = in_line && (120..SCAN_WIDTH - 120).contains(&x) && (x / 9 + y / 40) % 7 != 0;
+            let base: i32 = if ink { 60 } else { 228 - (x / 40) as i32 % 6 };
+            let noise = next();
+            for channel in 0..3 {
+                let amount = ((noise >> (channel * 8)) & 0x3f) as i32 - 32;
+                pixels.push((base + amount).clamp(0, 255) as u8);
+            }
+        }
+    }
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, SCAN_JPEG_QUALITY)
+        .encode(
+            &pixels,
+            SCAN_WIDTH,
+            SCAN_HEIGHT,
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| BenchError::Failed(format!("JPEG encoding failed: {e}")))?;
+    Ok(jpeg)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+/// When a timed loop may stop: after at least `iterations` and at least `seconds`.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    iterations: u32,
+    seconds: f64,
+    /// `getconf CLK_TCK`, to read CPU times from `/proc`.
+    ticks_per_second: f64,
+}
+
+/// Whose CPU time a loop is charged.
+#[derive(Debug, Clone, Copy)]
+enum CpuOf {
+    /// The calling thread (`utime + stime` of `/proc/thread-self/stat`).
+    Thread,
+    /// The children this process waited for (`cutime + cstime` of `/proc/self/stat`).
+    Children,
+}
+
+impl Plan {
+    fn cpu_seconds(&self, of: CpuOf) -> Result<f64> {
+        let (file, user, system) = match of {
+            CpuOf::Thread => ("/proc/thread-self/stat", 14, 15),
+            CpuOf::Children => ("/proc/self/stat", 16, 17),
+        };
+        let stat = fs::read_to_string(file).context(|| format!("cannot read {file}"))?;
+        // Field 2 (the command name) is in parentheses and may hold spaces: count from after it.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let field = |number: usize| -> Result<f64> {
+            fields
+                .get(number - 3)
+                .and_then(|value| value.parse::<u64>().ok())
+                .map(|ticks| ticks as f64)
+                .ok_or_else(|| BenchError::Failed(format!("unexpected {file}: {stat}")))
+        };
+        Ok((field(user)? + field(system)?) / self.ticks_per_second)
+    }
+}
+
+/// One untimed warm-up call of `once(0)`, then `once(1)`, `once(2)`, … until the plan is met.
+/// `once` returns the time its own measured part took; the CPU time over the loop (after the
+/// warm-up) is charged to `of`.
+fn timed_loop(
+    plan: &Plan,
+    of: CpuOf,
+    mut once: impl FnMut(u32) -> Result<Duration>,
+) -> Result<Rate> {
+    once(0)?;
+    let cpu_before = plan.cpu_seconds(of)?;
+    let started = Instant::now();
+    let mut iterations = 0;
+    let mut timed = Duration::ZERO;
+    while iterations < plan.iterations || started.elapsed().as_secs_f64() < plan.seconds {
+        iterations += 1;
+        timed += once(iterations)?;
+    }
+    let cpu_seconds = plan.cpu_seconds(of)? - cpu_before;
+    let seconds = timed.as_secs_f64();
+    Ok(Rate {
+        iterations,
+        seconds,
+        per_s: f64::from(iterations) / seconds,
+        cpu_seconds,
+        cpu_per_s: (cpu_seconds > 0.0).then(|| f64::from(iterations) / cpu_seconds),
+    })
+}
+
+/// `verify_pdf` of the memory-mapped input, again and again; every verdict must be
+/// TOTAL-PASSED (else the bench stops). Returns the rate and the warm-up's report.
+fn hoso_in_process(
+    input: &Input,
+    options: &VerifyOptions<'_>,
+    plan: &Plan,
+) -> Result<(Rate, Report)> {
+    let file =
+        fs::File::open(&input.path).context(|| format!("cannot open {}", input.path.display()))?;
+    let mapped = map_file(&file).context(|| format!("cannot map {}", input.path.display()))?;
+    let name = input.path.display().to_string();
+    let mut first = None;
+    let rate = timed_loop(plan, CpuOf::Thread, |iteration| {
+        let started = Instant::now();
+        let verdict = verify_pdf(&mapped, &name, options).map_err(|e| {
+            BenchError::Failed(format!("verify_pdf {}: [{}] {e}", input.label, e.code()))
+        })?;
+        let elapsed = started.elapsed();
+        require_passed(input, &verdict)?;
+        if iteration == 0 {
+            first = Some(verdict);
+        }
+        Ok(elapsed)
+    })?;
+    let verdict = first.ok_or_else(|| BenchError::Failed("no warm-up verdict".to_owned()))?;
+    Ok((rate, verdict))
+}
+
+/// Stops the bench unless every signature is TOTAL-PASSED.
+fn require_passed(input: &Input, verdict: &Report) -> Result<()> {
+    if verdict.indication == Indication::TotalPassed && !verdict.signatures.is_empty() {
+        return Ok(());
+    }
+    let mut why = format!(
+        "hoso judged {} ({}) {}",
+        input.label,
+        input.path.display(),
+        verdict.indication.as_str()
+    );
+    for signature in &verdict.signatures {
+        let codes: Vec<&str> = signature.messages.iter().map(|m| m.code).collect();
+        let _ = write!(
+            why,
+            "; {}: {} {:?} [{}]",
+            signature.field,
+            signature.indication.as_str(),
+            signature.subindication,
+            codes.join(", ")
+        );
+    }
+    let codes: Vec<&str> = verdict.messages.iter().map(|m| m.code).collect();
+    let _ = write!(
+        why,
+        "; file: [{}]. A benchmark of a failing verification is worthless: stopping",
+        codes.join(", ")
+    );
+    Err(BenchError::Failed(why))
+}
+
+/// Peak RSS of this process around one `verify_pdf` of a fresh mapping of the input.
+fn in_process_peak(
+    input: &Input,
+    options: &VerifyOptions<'_>,
+) -> std::result::Result<InProcessPeak, String> {
+    fs::write("/proc/self/clear_refs", "5")
+        .map_err(|e| format!("cannot reset the peak RSS (/proc/self/clear_refs): {e}"))?;
+    let before = status_kib("VmRSS")?;
+    let file_before = status_kib("RssFile")?;
+    let file = fs::File::open(&input.path)
+        .map_err(|e| format!("cannot open {}: {e}", input.path.display()))?;
+    let mapped = map_file(&file).map_err(|e| format!("cannot map: {e}"))?;
+    let verdict = verify_pdf(&mapped, input.name, options).map_err(|e| e.to_string())?;
+    let peak = status_kib("VmHWM")?;
+    let file_after = status_kib("RssFile")?;
+    drop(mapped);
+    if verdict.indication != Indication::TotalPassed {
+        return Err(format!("verdict {}", verdict.indication.as_str()));
+    }
+    Ok(InProcessPeak {
+        rss_before_kib: before,
+        peak_kib: peak,
+        mapped_file_kib: file_after.saturating_sub(file_before),
+        method: "VmHWM of /proc/self/status, reset by writing 5 to /proc/self/clear_refs just \
+                 before mapping the file and one verify_pdf",
+    })
+}
+
+/// A `kB` field of `/proc/self/status`.
+fn status_kib(field: &str) -> std::result::Result<u64, String> {
+    let status = fs::read_to_string("/proc/self/status")
+        .map_err(|e| format!("cannot read /proc/self/status: {e}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().strip_suffix("kB")?.trim().parse().ok())
+        .ok_or_else(|| format!("no {field} in /proc/self/status"))
+}
+
+/// A command run to completion per document, stdin closed, output captured; the time is the
+/// wall time of start-to-exit, the CPU time the children's. `check` judges every output.
+fn subprocess_rate(
+    plan: &Plan,
+    command: impl Fn() -> Command,
+    check: fn(&Output) -> std::result::Result<(), String>,
+) -> Result<Rate> {
+    timed_loop(plan, CpuOf::Children, |_| {
+        let mut command = command();
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let output = command
+            .output()
+            .context(|| format!("cannot start {:?}", command.get_program()))?;
+        let elapsed = started.elapsed();
+        check(&output).map_err(BenchError::Failed)?;
+        Ok(elapsed)
+    })
+}
+
+/// Peak RSS (KiB) of one run of `command` under `/usr/bin/time -f %M`.
+fn child_peak(
+    command: Command,
+    check: fn(&Output) -> std::result::Result<(), String>,
+    work: &Path,
+) -> Cell<u64> {
+    let report = work.join("time-peak.txt");
+    let mut timed = Command::new(GNU_TIME);
+    timed
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .stdin(Stdio::null());
+    if let Some(dir) = command.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    let result = timed
+        .output()
+        .map_err(|e| format!("cannot start {GNU_TIME}: {e}"))
+        .and_then(|output| check(&output))
+        .and_then(|()| fs::read_to_string(&report).map_err(|e| format!("{GNU_TIME}: {e}")))
+        .and_then(|text| {
+            text.lines()
+                .rev()
+                .find_map(|line| line.trim().parse::<u64>().ok())
+                .ok_or_else(|| format!("{GNU_TIME} wrote {text:?}"))
+        });
+    match result {
+        Ok(kib) => Cell::Measured(kib),
+        Err(why) => Cell::Failed(why),
+    }
+}
+
+fn output_text(output: &Output) -> String {
+    format!(
+        "{}\n{}",
+        tail(&output.stdout, OUTPUT_TAIL_LINES),
+        tail(&output.stderr, OUTPUT_TAIL_LINES)
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The peers
+
+/// `hoso verify` as a command: the binary next to this one.
+struct HosoCli<'a> {
+    program: &'a Path,
+    trust_dir: &'a Path,
+    crls: &'a [PathBuf],
+}
+
+impl HosoCli<'_> {
+    fn command(&self, file: &Path) -> Command {
+        let mut command = Command::new(self.program);
+        // In the repository, as a clerk's checkout would run it (certs/trust is found there).
+        command
+            .current_dir(repository())
+            .arg("verify")
+            .arg(file)
+            .arg("--offline");
+        for crl in self.crls {
+            command.arg("--crl").arg(crl);
+        }
+        command
+            .arg("--trust")
+            .arg(self.trust_dir)
+            .args(["--format", "json"]);
+        command
+    }
+}
+
+/// Exit 0 and `"indication": "TOTAL-PASSED"` in the JSON report.
+fn check_hoso_cli(output: &Output) -> std::result::Result<(), String> {
+    let indication = serde_json::from_slice::<serde_json::Value>(&output.stdout)
+        .ok()
+        .and_then(|report| report.get("indication")?.as_str().map(str::to_owned));
+    if output.status.success() && indication.as_deref() == Some("TOTAL-PASSED") {
+        return Ok(());
+    }
+    Err(format!(
+        "hoso verify: {}, indication {indication:?}\n{}",
+        output.status,
+        output_text(output)
+    ))
+}
+
+/// The `hoso` binary next to this one (`cargo run --bin bench` does not build it).
+fn find_hoso(notes: &mut Vec<String>) -> std::result::Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("no current exe: {e}"))?;
+    let hoso = exe.with_file_name("hoso");
+    if !hoso.is_file() {
+        return Err(format!(
+            "no {} (build it: cargo build --release --bins)",
+            hoso.display()
+        ));
+    }
+    let lag = modified(&exe)
+        .zip(modified(&hoso))
+        .and_then(|(bench, hoso)| bench.duration_since(hoso).ok());
+    if lag.is_some_and(|lag| lag > STALE_AFTER) {
+        let note = format!(
+            "{} is older than the bench binary; if src/ changed since, rebuild it \
+             (cargo build --release --bins)",
+            hoso.display()
+        );
+        eprintln!("bench: {note}");
+        notes.push(note);
+    }
+    Ok(hoso)
+}
+
+/// pdfsig with an NSS database (removed when dropped) that trusts the test root.
+struct Pdfsig {
+    version: String,
+    _db: tempfile::TempDir,
+    location: String,
+}
+
+impl Pdfsig {
+    fn set_up(work: &Path) -> std::result::Result<Self, String> {
+        let version = Command::new("pdfsig")
+            .arg("-v")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("pdfsig not found ({e}); install poppler-utils"))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&version.stdout),
+            String::from_utf8_lossy(&version.stderr)
+        );
+        let version = text.lines().next().unwrap_or("pdfsig").trim().to_owned();
+        let db = tempfile::Builder::new()
+            .prefix("nssdb-")
+            .tempdir_in(work)
+            .map_err(|e| format!("cannot create the NSS database folder: {e}"))?;
+        let location = format!("sql:{}", db.path().display());
+        let certutil = |args: &[&str]| -> std::result::Result<(), String> {
+            let output = Command::new("certutil")
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("certutil not found ({e}); install libnss3-tools"))?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "certutil {} failed: {}",
+                    args.join(" "),
+                    output_text(&output)
+                ))
+            }
+        };
+        certutil(&["-N", "--empty-password", "-d", &location])?;
+        let root = repository().join(ROOT).display().to_string();
+        certutil(&[
+            "-A",
+            "-d",
+            &location,
+            "-n",
+            "hoso TEST root",
+            "-t",
+            "C,C,C",
+            "-i",
+            &root,
+        ])?;
+        Ok(Pdfsig {
+            version,
+            _db: db,
+            location,
+        })
+    }
+
+    fn command(&self, file: &Path) -> Command {
+        let mut command = Command::new("pdfsig");
+        command
+            .arg("-no-ocsp")
+            .arg("-nssdir")
+            .arg(&self.location)
+            .arg(file);
+        command
+    }
+}
+
+/// Every signature pdfsig lists is `Signature is Valid.` with `Certificate is Trusted.`.
+fn check_pdfsig(output: &Output) -> std::result::Result<(), String> {
+    let text = String::from_utf8_lossy(&output.stdout);
+    let signatures = text
+        .lines()
+        .filter(|line| line.starts_with("Signature #"))
+        .count();
+    let valid = text.matches("Signature is Valid.").count();
+    let trusted = text.matches("Certificate is Trusted.").count();
+    if output.status.success() && signatures > 0 && valid == signatures && trusted == signatures {
+        return Ok(());
+    }
+    Err(format!(
+        "pdfsig: {}, {signatures} signature(s), {valid} valid, {trusted} trusted\n{}",
+        output.status,
+        output_text(output)
+    ))
+}
+
+/// The venv's python, if it imports pyHanko's validation; otherwise why not.
+fn find_pyhanko(venv: &Path) -> std::result::Result<PathBuf, String> {
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        return Err(format!(
+            "no Python at {} (run scripts/peers-venv)",
+            python.display()
+        ));
+    }
+    let script = repository().join("tests/peers/pyhanko_verify_bench.py");
+    if !script.is_file() {
+        return Err(format!("{} is missing", script.display()));
+    }
+    let probe = Command::new(&python)
+        .args(["-W", "ignore", "-c", "import pyhanko.sign.validation"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+    if !probe.status.success() {
+        return Err(format!(
+            "{} cannot import pyhanko (run scripts/peers-venv)",
+            python.display()
+        ));
+    }
+    Ok(python)
+}
+
+fn run_pyhanko(python: &Path, input: &Input, crls: &[PathBuf], plan: &Plan) -> Result<PyHankoRun> {
+    let mut command = Command::new(python);
+    command
+        .arg(repository().join("tests/peers/pyhanko_verify_bench.py"))
+        .arg("--input")
+        .arg(&input.path)
+        .arg("--root")
+        .arg(repository().join(ROOT));
+    for crl in crls {
+        command.arg("--crl").arg(crl);
+    }
+    command
+        .args(["--iterations", &plan.iterations.to_string()])
+        .args(["--seconds", &plan.seconds.to_string()])
+        .stdin(Stdio::null());
+    let output = command
+        .output()
+        .context(|| "cannot start pyhanko_verify_bench.py".to_owned())?;
+    if !output.status.success() {
+        return Err(BenchError::Failed(format!(
+            "pyhanko_verify_bench.py: {}\n{}",
+            output.status,
+            output_text(&output)
+        )));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout
+        .lines()
+        .rfind(|line| !line.trim().is_empty())
+        .unwrap_or("");
+    serde_json::from_str(last).context(|| format!("pyhanko_verify_bench.py printed {last:?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Markdown report
+
+impl PeakRss {
+    fn one_line(&self) -> String {
+        let kib = |cell: &Cell<u64>| match cell {
+            Cell::Measured(kib) => mebibytes(*kib),
+            Cell::Skipped(_) => "SKIPPED".to_owned(),
+            Cell::Failed(_) => "FAILED".to_owned(),
+        };
+        let in_process = match &self.in_process {
+            Cell::Measured(peak) => format!(
+                "{} (before {}, of which mapped file {})",
+                mebibytes(peak.peak_kib),
+                mebibytes(peak.rss_before_kib),
+                mebibytes(peak.mapped_file_kib)
+            ),
+            Cell::Skipped(why) | Cell::Failed(why) => format!("not measured ({why})"),
+        };
+        format!(
+            "hoso in-process {in_process}; hoso verify process {}; pdfsig process {}; \
+             pyHanko process {}",
+            kib(&self.hoso_cli_kib),
+            kib(&self.pdfsig_kib),
+            self.pyhanko_kib.map_or("SKIPPED".to_owned(), mebibytes)
+        )
+    }
+}
+
+struct Rendered<'a> {
+    inputs: &'a [Input],
+    rows: &'a [Row],
+    peak_rss: Option<&'a PeakRss>,
+    versions: &'a Versions,
+    notes: &'a [String],
+    plan: &'a Plan,
+    anchors: usize,
+    load_at_start: Option<f64>,
+    total_wall_s: f64,
+}
+
+impl Rendered<'_> {
+    fn render(&self) -> String {
+        let mut out = String::from("## Verification benchmark\n\n");
+        out.push_str(&self.setup());
+        out.push_str(&self.main_table());
+        out.push_str(&self.scan_table());
+        out.push_str(&self.peak());
+        out.push_str(&self.notes());
+        let _ = writeln!(out, "\nWhole run: {:.0} s.", self.total_wall_s);
+        out
+    }
+
+    fn input(&self, name: &str) -> Option<&Input> {
+        self.inputs.iter().find(|input| input.name == name)
+    }
+
+    fn setup(&self) -> String {
+        let mut out = format!(
+            "Signed by hoso (`official.p12`, RSA-2048), verified offline with the root of \
+             `certs/test-pki` trusted and its two CRLs supplied, revocation required. **hoso \
+             in-process**: `verify::verify_pdf` on the memory-mapped file, trust store ({} \
+             anchors) and CRLs loaded once, `Policy::Strict`, TOTAL-PASSED checked. \
+             **pyHanko {}** in-process: `validate_pdf_signature` with a new `ValidationContext` \
+             (no fetching, `hard-fail`, CRLs supplied) per document, bottom line VALID checked. \
+             **hoso CLI**: `hoso verify FILE --offline --crl … --trust certs/test-pki --format \
+             json`, a process per document. **pdfsig** ({}): `pdfsig -no-ocsp -nssdir sql:DB \
+             FILE` with the root trusted in DB, a process per document, `Signature is Valid.` \
+             and `Certificate is Trusted.` checked (pdfsig takes no CRL: it checks no \
+             revocation). One warm-up, then ≥ {} verifications and ≥ {} s per cell",
+            self.anchors,
+            self.versions.pyhanko.as_deref().unwrap_or(""),
+            self.versions.pdfsig.as_deref().unwrap_or("not available"),
+            self.plan.iterations,
+            self.plan.seconds
+        );
+        if let Some(cores) = cores() {
+            let _ = write!(out, "; {cores} cores");
+        }
+        if let Some(load) = self.load_at_start {
+            let _ = write!(out, ", load average {load:.2} at start");
+        }
+        let _ = write!(out, "; {}.", today());
+        out.push_str("\n\nInputs: ");
+        let described: Vec<String> = self
+            .inputs
+            .iter()
+            .map(|input| {
+                format!(
+                    "{} ({} page(s), {}, {})",
+                    input.label,
+                    input.pages,
+                    megabytes(input.bytes),
+                    input.level
+                )
+            })
+            .collect();
+        out.push_str(&described.join(", "));
+        out.push_str(".\n\n");
+        out
+    }
+
+    fn main_table(&self) -> String {
+        let mut out = String::from(
+            "Documents verified per second as *wall / CPU* (CPU: the verifying thread, the \
+             Python process, the child processes); ratios per CPU second, then per wall \
+             second.\n\n\
+             | input | hoso in-process docs/s | pyHanko docs/s | hoso ÷ pyHanko | hoso CLI \
+             docs/s | pdfsig docs/s | hoso CLI ÷ pdfsig |\n\
+             |---|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for row in self.rows {
+            let label = self.input(row.input).map_or(row.input, |input| input.label);
+            let pyhanko = match &row.pyhanko {
+                Cell::Measured(run) => wall_cpu(&run.rate()),
+                Cell::Skipped(_) => "SKIPPED".to_owned(),
+                Cell::Failed(_) => "**FAILED**".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "| {label} | {} | {pyhanko} | {} | {} | {} | {} |",
+                wall_cpu(&row.hoso),
+                ratios(row.hoso_vs_pyhanko, row.hoso_vs_pyhanko_wall),
+                cell_text(&row.hoso_cli),
+                cell_text(&row.pdfsig),
+                ratios(row.cli_vs_pdfsig, row.cli_vs_pdfsig_wall),
+            );
+        }
+        out
+    }
+
+    fn scan_table(&self) -> String {
+        let mut out = String::new();
+        for row in self.rows {
+            let Some(input) = self.input(row.input).filter(|input| input.large) else {
+                continue;
+            };
+            let _ = write!(
+                out,
+                "\n{} ({}), MB/s (wall):\n\n\
+                 | hoso in-process | pyHanko | hoso CLI | pdfsig |\n|---:|---:|---:|---:|\n\
+                 | {} | {} | {} | {} |\n",
+                input.label,
+                megabytes(input.bytes),
+                rate(row.hoso_mb_per_s),
+                mb_cell(row.pyhanko_mb_per_s, &row.pyhanko),
+                mb_cell(row.hoso_cli_mb_per_s, &row.hoso_cli),
+                mb_cell(row.pdfsig_mb_per_s, &row.pdfsig),
+            );
+        }
+        out
+    }
+
+    fn peak(&self) -> String {
+        let Some(peak) = self.peak_rss else {
+            return String::new();
+        };
+        format!(
+            "\nPeak RSS verifying the {}: {}.\n",
+            peak.what,
+            peak.one_line()
+        )
+    }
+
+    fn notes(&self) -> String {
+        let mut lines: Vec<String> = self.notes.to_vec();
+        for row in self.rows {
+            let label = self.input(row.input).map_or(row.input, |input| input.label);
+            let mut add = |who: &str, why: Option<&String>, failed: bool| {
+                if let Some(why) = why {
+                    let kind = if failed { "FAILED" } else { "SKIPPED" };
+                    lines.push(format!("{label} / {who}: {kind}: {why}"));
+                }
+            };
+            for (who, skipped, failed) in [
+                (
+                    "pyHanko",
+                    skip_reason(&row.pyhanko),
+                    fail_reason(&row.pyhanko),
+                ),
+                (
+                    "hoso CLI",
+                    skip_reason(&row.hoso_cli),
+                    fail_reason(&row.hoso_cli),
+                ),
+                ("pdfsig", skip_reason(&row.pdfsig), fail_reason(&row.pdfsig)),
+            ] {
+                add(who, skipped, false);
+                add(who, failed, true);
+            }
+        }
+        lines.dedup();
+        if lines.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("\nNotes:\n\n");
+        for line in lines {
+            let (summary, detail) = line.split_once('\n').unwrap_or((&line, ""));
+            let _ = writeln!(out, "- {summary}");
+            if !detail.trim().is_empty() {
+                let _ = writeln!(out, "  ```text");
+                for detail_line in detail.lines().filter(|l| !l.trim().is_empty()) {
+                    let _ = writeln!(out, "  {detail_line}");
+                }
+                let _ = writeln!(out, "  ```");
+            }
+        }
+        out
+    }
+}
+
+fn skip_reason<T>(cell: &Cell<T>) -> Option<&String> {
+    match cell {
+        Cell::Skipped(why) => Some(why),
+        _ => None,
+    }
+}
+
+fn fail_reason<T>(cell: &Cell<T>) -> Option<&String> {
+    match cell {
+        Cell::Failed(why) => Some(why),
+        _ => None,
+    }
+}
+
+fn wall_cpu(rate: &Rate) -> String {
+    format!(
+        "{} / {}",
+        self::rate(Some(rate.per_s)),
+        self::rate(rate.cpu_per_s)
+    )
+}
+
+fn cell_text(cell: &Cell<Rate>) -> String {
+    match cell {
+        Cell::Measured(rate) => wall_cpu(rate),
+        Cell::Skipped(_) => "SKIPPED".to_owned(),
+        Cell::Failed(_) => "**FAILED**".to_owned(),
+    }
+}
+
+fn mb_cell<T>(value: Option<f64>, cell: &Cell<T>) -> String {
+    match cell {
+        Cell::Measured(_) => rate(value),
+        Cell::Skipped(_) => "SKIPPED".to_owned(),
+        Cell::Failed(_) => "**FAILED**".to_owned(),
+    }
+}
+
+fn ratios(cpu: Option<f64>, wall: Option<f64>) -> String {
+    match (cpu, wall) {
+        (Some(cpu), Some(wall)) => format!("{} / {}", ratio_text(cpu), ratio_text(wall)),
+        (None, Some(wall)) => format!("— / {}", ratio_text(wall)),
+        _ => "—".to_owned(),
+    }
+}
+
+/// Two significant digits at least, so that small ratios do not print as 0.00.
+fn ratio_text(ratio: f64) -> String {
+    if ratio >= 10.0 {
+        format!("{ratio:.0}")
+    } else if ratio >= 0.1 {
+        format!("{ratio:.2}")
+    } else {
+        format!("{ratio:.4}")
+    }
+}
+
+/// A rate with as many decimals as it needs to show three significant digits.
+fn rate(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v >= 100.0 => format!("{v:.0}"),
+        Some(v) if v >= 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.2}"),
+        None => "—".into(),
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    let mb = bytes as f64 / 1e6;
+    if mb >= 10.0 {
+        format!("{mb:.1} MB")
+    } else {
+        format!("{mb:.2} MB")
+    }
+}
+
+fn mebibytes(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+fn today() -> String {
+    let now = OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(code: i32, stdout: &str) -> Output {
+        use std::os::unix::process::ExitStatusExt;
+        Output {
+            status: std::process::ExitStatus::from_raw(code << 8),
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn pdfsig_output_is_judged_per_signature() {
+        let one = "Signature #1:\n  - Signature Validation: Signature is Valid.\n  - \
+                   Certificate Validation: Certificate is Trusted.\n";
+        assert!(check_pdfsig(&output(0, one)).is_ok());
+        let untrusted = "Signature #1:\n  - Signature Validation: Signature is Valid.\n  - \
+                         Certificate Validation: Unknown issue with Certificate or corrupted \
+                         data.\n";
+        assert!(check_pdfsig(&output(0, untrusted)).is_err());
+        let two = format!("{one}Signature #2:\n  - Signature Validation: Signature is Invalid.\n");
+        assert!(check_pdfsig(&output(0, &two)).is_err());
+        assert!(check_pdfsig(&output(0, "File 'x' does not contain any signatures\n")).is_err());
+    }
+
+    #[test]
+    fn hoso_cli_needs_exit_0_and_total_passed() {
+        let passed = r#"{"indication": "TOTAL-PASSED", "signatures": []}"#;
+        assert!(check_hoso_cli(&output(0, passed)).is_ok());
+        assert!(check_hoso_cli(&output(3, r#"{"indication": "INDETERMINATE"}"#)).is_err());
+        assert!(check_hoso_cli(&output(0, "not json")).is_err());
+    }
+}
