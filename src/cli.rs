@@ -62,6 +62,10 @@ struct GlobalArgs {
     /// Log filter, e.g. info or hoso=debug [default: info for serve, warn otherwise]
     #[arg(long, env = "HOSO_LOG", global = true, value_name = "FILTER")]
     log: Option<String>,
+    /// Electronic ID of this office's agency, the prefix of dossier codes, e.g. H53.100.01
+    /// [default: the test code X99.999.99]
+    #[arg(long, env = "HOSO_AGENCY_CODE", global = true, value_name = "CODE")]
+    agency_code: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +84,18 @@ enum Command {
     Ingest(IngestArgs),
     /// Tìm kiếm hồ sơ, tài liệu / Search the archive (issue #6)
     Search(SearchArgs),
+    /// Danh mục thủ tục hành chính / The procedure catalogue (TTHC)
+    #[command(subcommand)]
+    Procedure(ProcedureCommand),
+    /// Hồ sơ: tiếp nhận, xem, chuyển bước / Dossiers: receive, show, advance
+    #[command(subcommand)]
+    Dossier(DossierCommand),
+    /// Ngày nghỉ (không tính vào thời hạn) / Holidays skipped by due dates
+    #[command(subcommand)]
+    Holiday(HolidayCommand),
+    /// Nhật ký kiểm toán / The hash-chained audit trail
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Kho chứng thư tin cậy / Trusted root certificates
     #[command(subcommand)]
     Trust(TrustCommand),
@@ -419,6 +435,191 @@ struct SearchArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum ProcedureCommand {
+    /// Nhập danh mục thủ tục (CSV/JSON) / Import a catalogue: new codes added, known codes
+    /// updated; any invalid row refuses the whole file, with its line numbers
+    Import(ProcedureImportArgs),
+    /// Xem một thủ tục / Show one procedure
+    Show {
+        /// National code, e.g. 1.001193
+        code: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ProcedureImportArgs {
+    /// The catalogue: CSV with a header (code, name, processing_days; optional field, level,
+    /// competent_agency) or JSON (an array of objects with those keys); `-` reads stdin
+    file: PathBuf,
+    /// Format of FILE [default: from its extension, else from its content]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    input_format: Option<CatalogueFormatArg>,
+    /// Who imports, for the audit trail [default: the login name]
+    #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
+    /// Output format of the report
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CatalogueFormatArg {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum DossierCommand {
+    /// Tiếp nhận hồ sơ / Receive a dossier; prints its new code (mã số hồ sơ)
+    Create(DossierCreateArgs),
+    /// Xem hồ sơ / Show a dossier, its procedure and its history
+    Show {
+        /// Dossier code, e.g. H53.100.01-261123-530001
+        code: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Chuyển bước xử lý / Move a dossier to its next status, recording who and when
+    Advance(DossierAdvanceArgs),
+}
+
+#[derive(Debug, Args)]
+struct DossierCreateArgs {
+    /// National code of the procedure, e.g. 1.001193
+    #[arg(long, value_name = "CODE")]
+    procedure: String,
+    /// Applicant's full name (person or organization)
+    #[arg(long, value_name = "NAME")]
+    applicant: String,
+    /// Applicant's ID number: CCCD, passport, or tax / enterprise code
+    #[arg(long, value_name = "N")]
+    id_number: Option<String>,
+    /// Applicant's address, phone or e-mail
+    #[arg(long, value_name = "TEXT")]
+    contact: Option<String>,
+    /// How the dossier was submitted
+    #[arg(long, value_enum, default_value_t = ChannelArg::InPerson)]
+    channel: ChannelArg,
+    /// Where the result goes [default: desk for in-person, online, postal as the channel]
+    #[arg(long, value_enum)]
+    delivery: Option<DeliveryArg>,
+    /// Handling agency's electronic ID [default: agency_code from the configuration]
+    #[arg(long, value_name = "CODE")]
+    agency: Option<String>,
+    /// A note for the receipt event
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// The receiving clerk, for the history and the audit trail [default: the login name]
+    #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
+    /// text: the code alone; json: the dossier (code, due_at, status, …)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ChannelArg {
+    #[value(alias = "in_person")]
+    InPerson,
+    Online,
+    Postal,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DeliveryArg {
+    Desk,
+    Postal,
+    Online,
+}
+
+#[derive(Debug, Args)]
+struct DossierAdvanceArgs {
+    /// Dossier code
+    code: String,
+    /// The new status
+    #[arg(long, value_enum, value_name = "STATUS")]
+    to: StatusArg,
+    /// Why, or what was decided
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// Who takes the step [default: the login name]
+    #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Received,
+    #[value(alias = "supplement_requested")]
+    SupplementRequested,
+    Appraised,
+    Approved,
+    Rejected,
+    Returned,
+    Withdrawn,
+}
+
+#[derive(Debug, Subcommand)]
+enum HolidayCommand {
+    /// Khai báo ngày nghỉ / Declare a non-working day (due dates computed later skip it)
+    Add {
+        /// YYYY-MM-DD
+        #[arg(value_parser = parse_date)]
+        date: time::Date,
+        /// What the day is, e.g. "Tết Nguyên đán"
+        #[arg(long, value_name = "TEXT")]
+        name: String,
+        #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+        actor: Option<String>,
+    },
+    /// Bỏ ngày nghỉ / Make a declared holiday a working day again
+    Remove {
+        /// YYYY-MM-DD
+        #[arg(value_parser = parse_date)]
+        date: time::Date,
+        #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+        actor: Option<String>,
+    },
+    /// Liệt kê ngày nghỉ / List declared holidays
+    List {
+        /// Only this year
+        #[arg(long, value_name = "YYYY")]
+        year: Option<i32>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+fn parse_date(text: &str) -> std::result::Result<time::Date, String> {
+    time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|e| format!("expected a date YYYY-MM-DD: {e}"))
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Kiểm tra chuỗi nhật ký / Recompute the hash chain and the checkpoints: exit 0 when
+    /// intact, 1 at the first broken entry
+    Verify {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Lập điểm kiểm tra / Store a Merkle tree head over the whole log (after verifying it)
+    Checkpoint {
+        #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+        actor: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum TrustCommand {
     /// Liệt kê chứng thư gốc tin cậy / List trusted roots with their SHA-256 fingerprints
     List {
@@ -435,11 +636,17 @@ enum Format {
 
 /// Parses the command line and runs it; the process exit code is the return value.
 pub fn main() -> ExitCode {
-    limit_openmp_threads();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    // Only the commands that run Tesseract pay for re-executing (about 8 ms of loading).
+    if matches!(
+        cli.command,
+        Command::Ocr(_) | Command::Serve(_) | Command::Ingest(_)
+    ) {
+        limit_openmp_threads();
+    }
     let overrides = Overrides {
         config_file: cli.global.config,
         listen: match &cli.command {
@@ -456,6 +663,7 @@ pub fn main() -> ExitCode {
         ocr_languages: cli.global.ocr_languages,
         jobs: cli.global.jobs.map(usize::from),
         log: cli.global.log,
+        agency_code: cli.global.agency_code,
     };
     let config = match Config::resolve(overrides) {
         Ok(config) => config,
@@ -481,6 +689,15 @@ pub fn main() -> ExitCode {
         Command::VerifyCert(args) => return verify_cert(&config, args),
         Command::Ingest(_) => Err(Error::NotImplemented { command: "ingest" }),
         Command::Search(_) => Err(Error::NotImplemented { command: "search" }),
+        Command::Procedure(command) => with_runtime(procedure(config, command)),
+        Command::Dossier(command) => with_runtime(dossier(config, command)),
+        Command::Holiday(command) => with_runtime(holiday(config, command)),
+        Command::Audit(AuditCommand::Verify { format }) => {
+            return audit_verify(&config, format);
+        }
+        Command::Audit(AuditCommand::Checkpoint { actor, format }) => {
+            with_runtime(audit_checkpoint(config, actor, format))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -646,6 +863,7 @@ fn print_config(config: &Config) -> Result<()> {
         ocr_languages = (config.ocr_languages.to_string())
         jobs = (config.jobs as i64)
         log = (config.log.clone().unwrap_or_else(|| "(per command)".to_owned()))
+        agency_code = (config.agency_code.to_string())
     })
     .map_err(|e| Error::Task(e.to_string()))?;
     print!("{text}");
@@ -1079,22 +1297,21 @@ fn emit_verdict<T: serde::Serialize>(
     render: impl FnOnce(crate::verify::report::Lang) -> String,
 ) -> ExitCode {
     use crate::verify::report::Lang;
-    match format {
+    let text = match format {
         Format::Json => match serde_json::to_string_pretty(verdict) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => json + "\n",
             Err(e) => {
                 eprintln!("lỗi [internal]: {e}");
                 return ExitCode::from(1);
             }
         },
-        Format::Text => print!(
-            "{}",
-            render(match lang {
-                LangArg::Vi => Lang::Vi,
-                LangArg::En => Lang::En,
-            })
-        ),
-    }
+        Format::Text => render(match lang {
+            LangArg::Vi => Lang::Vi,
+            LangArg::En => Lang::En,
+        }),
+    };
+    // A reader that stops early (`| head`) is not an error of the verification.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::from(code)
 }
 
@@ -1205,4 +1422,388 @@ fn read_secret(env_var: Option<&str>, prompt: &str) -> Result<String> {
     }
     read.map_err(|e| Error::Task(format!("cannot read the secret: {e}")))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+// --- Records: procedures, dossiers, holidays, audit (issue #6) ---
+
+/// Who acts, for histories and the audit trail: `--actor` (or `HOSO_ACTOR`), else the login
+/// name, else `hoso`.
+fn actor_or_login(actor: Option<String>) -> String {
+    actor
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| "hoso".to_owned())
+}
+
+/// `2026-11-30 23:59:59 +07:00`: an instant in Vietnam time, for text output.
+fn vn_time(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second] [offset_hour sign:mandatory]:[offset_minute]"
+    );
+    at.to_offset(crate::archive::calendar::VIETNAM)
+        .format(&format)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Task(e.to_string()))
+}
+
+async fn procedure(config: Config, command: ProcedureCommand) -> Result<()> {
+    use crate::archive::Archive;
+    use crate::archive::procedures::CatalogueFormat;
+    let archive = Archive::connect(&config.database).await?;
+    let result = async {
+        match command {
+            ProcedureCommand::Import(args) => {
+                let source = args.file.display().to_string();
+                let content = if source == "-" {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+                        .map(|_| bytes)
+                } else {
+                    std::fs::read(&args.file)
+                }
+                .map_err(|e| crate::archive::ArchiveError::CatalogueUnreadable {
+                    reason: format!("{source}: {e}"),
+                })?;
+                let format = match args.input_format {
+                    Some(CatalogueFormatArg::Csv) => CatalogueFormat::Csv,
+                    Some(CatalogueFormatArg::Json) => CatalogueFormat::Json,
+                    None => CatalogueFormat::detect(&source, &content),
+                };
+                let actor = actor_or_login(args.actor);
+                let report = archive
+                    .import_procedures(&content, format, &source, &actor, time::OffsetDateTime::now_utc())
+                    .await?;
+                print_report(args.format, &report, || {
+                    format!(
+                        "đã nhập danh mục (imported) {}: {} dòng (rows) — thêm mới (inserted) {}, \
+                         cập nhật (updated) {}, không đổi (unchanged) {}; nhật ký (audit) #{}",
+                        report.source,
+                        report.rows,
+                        report.inserted,
+                        report.updated,
+                        report.unchanged,
+                        report.audit_seq
+                    )
+                })
+            }
+            ProcedureCommand::Show { code, format } => {
+                let p = archive.procedure(&code).await?;
+                print_report(format, &p, || {
+                    let optional = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
+                    format!(
+                        "{} {}\n  lĩnh vực (field): {}\n  cấp (level): {}\n  thời hạn (working days): {}\n  cơ quan (agency): {}",
+                        p.code,
+                        p.name,
+                        optional(&p.field),
+                        optional(&p.level),
+                        p.processing_days,
+                        optional(&p.competent_agency)
+                    )
+                })
+            }
+        }
+    }
+    .await;
+    archive.close().await;
+    result
+}
+
+async fn dossier(config: Config, command: DossierCommand) -> Result<()> {
+    use crate::archive::codes::{AgencyCode, DossierCode, ProcedureCode};
+    use crate::archive::dossiers::{
+        Applicant, Channel, DossierRecord, DossierStatus, NewDossier, ResultDelivery, Transition,
+    };
+    use crate::archive::{Archive, ArchiveError};
+
+    fn dossier_code(text: &str) -> std::result::Result<DossierCode, ArchiveError> {
+        DossierCode::parse(text).map_err(|value| ArchiveError::DossierCodeInvalid { value })
+    }
+    fn render(record: &DossierRecord) -> String {
+        let d = &record.dossier;
+        let p = &record.procedure;
+        let optional = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
+        let mut text = format!(
+            "Mã hồ sơ (code): {}\n\
+             Thủ tục (procedure): {} {} ({} ngày làm việc)\n\
+             Người nộp (applicant): {}  giấy tờ (ID): {}  liên hệ (contact): {}\n\
+             Kênh (channel): {}  nhận kết quả (delivery): {}  cơ quan (agency): {}\n\
+             Trạng thái (status): {} ({})\n\
+             Tiếp nhận (received): {}\n\
+             Hẹn trả (due): {}\n",
+            d.code,
+            p.code,
+            p.name,
+            p.processing_days,
+            d.applicant_name,
+            optional(&d.applicant_id_number),
+            optional(&d.applicant_contact),
+            d.channel.as_str(),
+            d.result_delivery.as_str(),
+            d.agency_code,
+            d.status.as_str(),
+            d.status.label_vi(),
+            vn_time(d.received_at),
+            vn_time(d.due_at),
+        );
+        if let Some(at) = d.resolved_at {
+            text.push_str(&format!("Giải quyết (resolved): {}\n", vn_time(at)));
+        }
+        if let Some(at) = d.returned_at {
+            text.push_str(&format!("Trả kết quả (returned): {}\n", vn_time(at)));
+        }
+        text.push_str("Lịch sử (events):\n");
+        for e in &record.events {
+            let from = e.from.map_or("—", DossierStatus::as_str);
+            let note = e
+                .note
+                .as_deref()
+                .map(|n| format!("  «{n}»"))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "  {}  {} → {}  ({}){}\n",
+                vn_time(e.at),
+                from,
+                e.to.as_str(),
+                e.actor,
+                note
+            ));
+        }
+        text.trim_end().to_owned()
+    }
+
+    let archive = Archive::connect(&config.database).await?;
+    let result = async {
+        match command {
+            DossierCommand::Create(args) => {
+                let agency = match &args.agency {
+                    Some(text) => AgencyCode::parse(text)
+                        .map_err(|value| ArchiveError::AgencyCodeInvalid { value })?,
+                    None => config.agency_code.clone(),
+                };
+                if agency.as_str() == crate::config::TEST_AGENCY_CODE {
+                    eprintln!(
+                        "cảnh báo: mã cơ quan thử nghiệm {agency}; đặt agency_code / HOSO_AGENCY_CODE \
+                         (warning: test agency code, set agency_code)"
+                    );
+                }
+                let procedure = ProcedureCode::parse(&args.procedure)
+                    .map_err(|value| ArchiveError::ProcedureCodeInvalid { value })?;
+                let new = NewDossier {
+                    procedure,
+                    agency,
+                    applicant: Applicant {
+                        name: args.applicant,
+                        id_number: args.id_number,
+                        contact: args.contact,
+                    },
+                    channel: match args.channel {
+                        ChannelArg::InPerson => Channel::InPerson,
+                        ChannelArg::Online => Channel::Online,
+                        ChannelArg::Postal => Channel::Postal,
+                    },
+                    result_delivery: args.delivery.map(|d| match d {
+                        DeliveryArg::Desk => ResultDelivery::Desk,
+                        DeliveryArg::Postal => ResultDelivery::Postal,
+                        DeliveryArg::Online => ResultDelivery::Online,
+                    }),
+                    actor: actor_or_login(args.actor),
+                    note: args.note,
+                };
+                let dossier = archive
+                    .create_dossier(&new, time::OffsetDateTime::now_utc())
+                    .await?;
+                print_report(args.format, &dossier, || dossier.code.clone())
+            }
+            DossierCommand::Show { code, format } => {
+                let record = archive.dossier(&dossier_code(&code)?).await?;
+                match format {
+                    Format::Json => println!("{}", to_json(&record)?),
+                    Format::Text => println!("{}", render(&record)),
+                }
+                Ok(())
+            }
+            DossierCommand::Advance(args) => {
+                let code = dossier_code(&args.code)?;
+                let step = Transition {
+                    to: match args.to {
+                        StatusArg::Received => DossierStatus::Received,
+                        StatusArg::SupplementRequested => DossierStatus::SupplementRequested,
+                        StatusArg::Appraised => DossierStatus::Appraised,
+                        StatusArg::Approved => DossierStatus::Approved,
+                        StatusArg::Rejected => DossierStatus::Rejected,
+                        StatusArg::Returned => DossierStatus::Returned,
+                        StatusArg::Withdrawn => DossierStatus::Withdrawn,
+                    },
+                    actor: actor_or_login(args.actor),
+                    note: args.note,
+                };
+                let record = archive
+                    .advance_dossier(&code, &step, time::OffsetDateTime::now_utc())
+                    .await?;
+                print_report(args.format, &record, || {
+                    let d = &record.dossier;
+                    let last = record.events.last();
+                    format!(
+                        "{}: {} → {} ({})  bởi (by) {} lúc (at) {}",
+                        d.code,
+                        last.and_then(|e| e.from).map_or("—", DossierStatus::as_str),
+                        d.status.as_str(),
+                        d.status.label_vi(),
+                        last.map_or("", |e| e.actor.as_str()),
+                        vn_time(d.updated_at)
+                    )
+                })
+            }
+        }
+    }
+    .await;
+    archive.close().await;
+    result
+}
+
+async fn holiday(config: Config, command: HolidayCommand) -> Result<()> {
+    use crate::archive::Archive;
+    let archive = Archive::connect(&config.database).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let result = async {
+        match command {
+            HolidayCommand::Add { date, name, actor } => {
+                let holiday = archive
+                    .add_holiday(date, &name, &actor_or_login(actor), now)
+                    .await?;
+                println!(
+                    "đã thêm ngày nghỉ (holiday added): {} {}",
+                    holiday.day, holiday.name
+                );
+            }
+            HolidayCommand::Remove { date, actor } => {
+                archive
+                    .remove_holiday(date, &actor_or_login(actor), now)
+                    .await?;
+                println!("đã bỏ ngày nghỉ (holiday removed): {date}");
+            }
+            HolidayCommand::List { year, format } => {
+                let year_bound = |y: i32, month, day| {
+                    time::Date::from_calendar_date(y, month, day).map_err(|e| {
+                        Error::Config(ConfigError::InvalidValue {
+                            key: "--year",
+                            value: y.to_string(),
+                            reason: e.to_string(),
+                        })
+                    })
+                };
+                let (from, to) = match year {
+                    Some(y) if (1900..=9999).contains(&y) => (
+                        year_bound(y, time::Month::January, 1)?,
+                        year_bound(y, time::Month::December, 31)?,
+                    ),
+                    Some(y) => {
+                        return Err(Error::Config(ConfigError::InvalidValue {
+                            key: "--year",
+                            value: y.to_string(),
+                            reason: "expected a year from 1900 to 9999".to_owned(),
+                        }));
+                    }
+                    None => (
+                        year_bound(1900, time::Month::January, 1)?,
+                        year_bound(9999, time::Month::December, 31)?,
+                    ),
+                };
+                let holidays = archive.holidays(from, to).await?;
+                print_report(format, &holidays, || {
+                    holidays
+                        .iter()
+                        .map(|h| format!("{} {}  {}", h.day, h.day.weekday(), h.name))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    archive.close().await;
+    result
+}
+
+/// `hoso audit verify`: exit 0 when the chain and every checkpoint verify, 1 at the first
+/// broken entry (and for any failure to read the log).
+fn audit_verify(config: &Config, format: Format) -> ExitCode {
+    use crate::archive::{Archive, ArchiveError};
+    let mut verified = None;
+    let run = with_runtime(async {
+        let archive = Archive::connect(&config.database).await?;
+        let result = archive.verify_audit().await;
+        archive.close().await;
+        verified = Some(result?);
+        Ok(())
+    });
+    let verification = match (run, verified) {
+        (Ok(()), Some(verification)) => verification,
+        (Err(e), _) => return report(&e),
+        (Ok(()), None) => return report(&Error::Task("audit verification gave no result".into())),
+    };
+    let printed = print_report(format, &verification, || match &verification.first_broken {
+        None => format!(
+            "nhật ký kiểm toán nguyên vẹn (audit chain intact): {} bản ghi (entries), \
+             {} điểm kiểm tra (checkpoints){}",
+            verification.entries,
+            verification.checkpoints,
+            verification
+                .last_hash
+                .as_deref()
+                .map(|h| format!(", cuối (head) #{} {h}", verification.last_seq.unwrap_or(0)))
+                .unwrap_or_default()
+        ),
+        Some(broken) => format!(
+            "NHẬT KÝ BỊ PHÁ VỠ (audit chain BROKEN) tại bản ghi (at entry) #{}: {} ({}){}; \
+             {} bản ghi đầu còn nguyên (entries intact before it)",
+            broken.seq,
+            broken.reason.label_vi(),
+            broken.reason.as_str(),
+            broken
+                .checkpoint
+                .map(|c| format!(", điểm kiểm tra (checkpoint) #{c}"))
+                .unwrap_or_default(),
+            verification.entries
+        ),
+    });
+    if let Err(e) = printed {
+        return report(&e);
+    }
+    match &verification.first_broken {
+        None => ExitCode::SUCCESS,
+        Some(broken) => {
+            let error = Error::Archive(ArchiveError::AuditChainBroken {
+                seq: broken.seq,
+                reason: broken.reason,
+            });
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "lỗi [{}]: {}", error.code(), error.message_vi());
+            let _ = writeln!(stderr, "  error: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn audit_checkpoint(config: Config, actor: Option<String>, format: Format) -> Result<()> {
+    let archive = crate::archive::Archive::connect(&config.database).await?;
+    let result = archive
+        .create_checkpoint(&actor_or_login(actor), time::OffsetDateTime::now_utc())
+        .await;
+    archive.close().await;
+    let checkpoint = result?;
+    print_report(format, &checkpoint, || {
+        format!(
+            "điểm kiểm tra (checkpoint) #{}: bản ghi (entries) {}–{}, gốc Merkle (root) {}",
+            checkpoint.checkpoint_id,
+            checkpoint.first_seq,
+            checkpoint.last_seq,
+            checkpoint.root_hash
+        )
+    })
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::archive::codes::AgencyCode;
 use crate::error::{Coded, ErrorClass};
 use crate::ocr::Languages;
 
@@ -22,6 +23,11 @@ pub const DEFAULT_CONFIG_FILE: &str = "hoso.toml";
 
 /// The folder of Vietnamese trust anchors in a checkout.
 pub const DEFAULT_TRUST_DIR: &str = "certs/trust";
+
+/// Agency code used when none is configured: a TEST code in the agency-ID format
+/// (vn-standards.md §3.1) that names no agency. Dossier codes made with it are for trying
+/// hoso out; an office sets its own `agency_code`.
+pub const TEST_AGENCY_CODE: &str = "X99.999.99";
 
 /// The effective configuration of one hoso process.
 #[derive(Debug, Clone)]
@@ -41,6 +47,8 @@ pub struct Config {
     /// tracing filter, e.g. `info` or `hoso=debug,tower_http=info`; `None` leaves the choice
     /// to the command (`info` for the server, `warn` for one-shot commands).
     pub log: Option<String>,
+    /// Electronic ID of the agency whose desk receives dossiers (the prefix of dossier codes).
+    pub agency_code: AgencyCode,
 }
 
 /// Which database backend, parsed from a URL.
@@ -124,6 +132,7 @@ pub fn redact_password(url: &str) -> String {
 /// ocr_languages = "vie+eng"          # HOSO_OCR_LANGUAGES
 /// jobs = 2                           # HOSO_JOBS; default: number of cores
 /// log = "info"                       # HOSO_LOG; default: info for serve, warn otherwise
+/// agency_code = "H53.100.01"         # HOSO_AGENCY_CODE; default: the test code X99.999.99
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +144,7 @@ pub struct ConfigFile {
     pub ocr_languages: Option<String>,
     pub jobs: Option<usize>,
     pub log: Option<String>,
+    pub agency_code: Option<String>,
 }
 
 /// Values from the environment and the command line, already merged by clap
@@ -151,6 +161,7 @@ pub struct Overrides {
     pub ocr_languages: Option<Languages>,
     pub jobs: Option<usize>,
     pub log: Option<String>,
+    pub agency_code: Option<String>,
 }
 
 impl Config {
@@ -230,6 +241,16 @@ impl Config {
             });
         }
         let log = overrides.log.or(file.log);
+        let agency_text = overrides
+            .agency_code
+            .or(file.agency_code)
+            .unwrap_or_else(|| TEST_AGENCY_CODE.to_owned());
+        let agency_code =
+            AgencyCode::parse(&agency_text).map_err(|value| ConfigError::InvalidValue {
+                key: "agency_code",
+                value,
+                reason: "expected an agency ID such as H53.100.01 or 000.00.31.H19".to_owned(),
+            })?;
         Ok(Config {
             listen,
             data_dir,
@@ -238,6 +259,7 @@ impl Config {
             ocr_languages,
             jobs,
             log,
+            agency_code,
         })
     }
 
@@ -387,5 +409,25 @@ mod tests {
             zero_jobs,
             Err(ConfigError::InvalidValue { key: "jobs", .. })
         ));
+        let bad_agency = Config::from_layers(file("agency_code = \"H5\""), Overrides::default());
+        assert!(matches!(
+            bad_agency,
+            Err(ConfigError::InvalidValue {
+                key: "agency_code",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_agency_code_defaults_to_the_test_code_and_is_canonicalized() {
+        let config = Config::from_layers(ConfigFile::default(), Overrides::default()).unwrap();
+        assert_eq!(config.agency_code.as_str(), TEST_AGENCY_CODE);
+        let overrides = Overrides {
+            agency_code: Some("h53.100.01".into()),
+            ..Overrides::default()
+        };
+        let config = Config::from_layers(file("agency_code = \"G06\""), overrides).unwrap();
+        assert_eq!(config.agency_code.as_str(), "H53.100.01");
     }
 }

@@ -7,8 +7,18 @@
 //! - the content store ([`blob::BlobStore`]): bytes named by their SHA-256, written atomically
 //!   and never overwritten.
 //!
+//! The records model (issue #6): [`procedures`] (the TTHC catalogue), [`dossiers`] (receipt,
+//! codes from [`codes`], due dates from [`calendar`], status steps), and [`audit`] (the
+//! hash-chained trail every write appends to, in the same transaction). Their statements
+//! live in `tx` (one text per statement, implemented for both backends); the operations are
+//! functions over a transaction, so one operation is one transaction.
+//!
 //! Queries are written once and run on either backend through [`on_db!`]; where the SQL
 //! dialects differ (full-text search, later), the two arms are written out.
+//!
+//! Stored times are UTC in whole seconds ([`stored_time`]): PostgreSQL keeps microseconds
+//! and SQLite keeps text, and whole seconds read back identically from both (and sort as
+//! text in SQLite).
 
 pub mod blob;
 
@@ -41,6 +51,19 @@ macro_rules! on_db {
             Db::Sqlite($pool) => $body,
         }
     };
+}
+
+pub mod audit;
+pub mod calendar;
+pub mod codes;
+pub mod dossiers;
+pub mod procedures;
+mod tx;
+
+/// `at` as the archive stores it: UTC, whole seconds.
+pub fn stored_time(at: OffsetDateTime) -> OffsetDateTime {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.replace_nanosecond(0).unwrap_or(at)
 }
 
 /// The metadata database.
@@ -175,9 +198,18 @@ impl Archive {
     }
 }
 
-/// Failures of the archive (database and blob store).
+/// Failures of the archive (database, blob store and the records kept in them).
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
+    #[error("agency code {value:?} is invalid (expected e.g. H53.100.01 or 000.00.31.H19)")]
+    AgencyCodeInvalid { value: String },
+    #[error("the audit chain is broken at entry {seq} ({})", reason.as_str())]
+    AuditChainBroken {
+        seq: i64,
+        reason: audit::BreakReason,
+    },
+    #[error("the audit log is empty: there is nothing to checkpoint")]
+    AuditEmpty,
     #[error("blob {sha256} is not in the store")]
     BlobNotFound { sha256: Sha256Digest },
     #[error("stored blob {sha256} is damaged: {reason}")]
@@ -190,6 +222,14 @@ pub enum ArchiveError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{} row(s) of the catalogue are invalid, nothing was imported: {}", problems.len(), row_list(problems, |p| format!("line {}: {}", p.line, p.issue)))]
+    CatalogueInvalid {
+        problems: Vec<procedures::RowProblem>,
+    },
+    #[error("the procedure catalogue cannot be read: {reason}")]
+    CatalogueUnreadable { reason: String },
+    #[error("stored data is inconsistent: {what}")]
+    Corrupt { what: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("cannot create data folder {path}: {source}")]
@@ -197,10 +237,34 @@ pub enum ArchiveError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("dossier code {value:?} is invalid (expected AGENCY-YYMMDD-AANNNN)")]
+    DossierCodeInvalid { value: String },
+    #[error("no dossier {code}")]
+    DossierNotFound { code: String },
+    #[error("invalid {field} {value:?}: {reason}")]
+    FieldInvalid {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{day} is already a holiday")]
+    HolidayExists { day: time::Date },
+    #[error("{day} is not a holiday")]
+    HolidayNotFound { day: time::Date },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("procedure code {value:?} is invalid (expected d.dddddd, e.g. 1.001193)")]
+    ProcedureCodeInvalid { value: String },
+    #[error("no procedure {code} in the catalogue (import it with `hoso procedure import`)")]
+    ProcedureNotFound { code: String },
     #[error("content of {size_bytes} bytes is too large to record")]
     TooLarge { size_bytes: u64 },
+    #[error("dossier {code} cannot go from {} to {} (allowed: {})", from.as_str(), to.as_str(), allowed_steps(*from))]
+    TransitionInvalid {
+        code: String,
+        from: dossiers::DossierStatus,
+        to: dossiers::DossierStatus,
+    },
     #[error("reading the upload failed: {0}")]
     Upload(std::io::Error),
 }
@@ -208,20 +272,50 @@ pub enum ArchiveError {
 impl Coded for ArchiveError {
     fn code(&self) -> &'static str {
         match self {
+            ArchiveError::AgencyCodeInvalid { .. } => "agency-code-invalid",
+            ArchiveError::AuditChainBroken { .. } => "audit-chain-broken",
+            ArchiveError::AuditEmpty => "audit-log-empty",
             ArchiveError::BlobNotFound { .. } => "blob-not-found",
             ArchiveError::BlobDamaged { .. } => "blob-damaged",
             ArchiveError::BlobIo { .. } => "storage-io-failed",
+            ArchiveError::CatalogueInvalid { .. } => "procedure-catalogue-invalid",
+            ArchiveError::CatalogueUnreadable { .. } => "procedure-catalogue-unreadable",
+            ArchiveError::Corrupt { .. } => "archive-data-inconsistent",
             ArchiveError::Database(_) => "database-error",
             ArchiveError::DataDir { .. } => "data-dir-unusable",
+            ArchiveError::DossierCodeInvalid { .. } => "dossier-code-invalid",
+            ArchiveError::DossierNotFound { .. } => "dossier-not-found",
+            ArchiveError::FieldInvalid { .. } => "field-invalid",
+            ArchiveError::HolidayExists { .. } => "holiday-exists",
+            ArchiveError::HolidayNotFound { .. } => "holiday-not-found",
             ArchiveError::Migrate(_) => "database-migration-failed",
+            ArchiveError::ProcedureCodeInvalid { .. } => "procedure-code-invalid",
+            ArchiveError::ProcedureNotFound { .. } => "procedure-not-found",
             ArchiveError::TooLarge { .. } => "content-too-large",
+            ArchiveError::TransitionInvalid { .. } => "dossier-transition-invalid",
             ArchiveError::Upload(_) => "upload-interrupted",
         }
     }
 
     fn class(&self) -> ErrorClass {
         match self {
-            ArchiveError::BlobNotFound { .. } => ErrorClass::NotFound,
+            ArchiveError::BlobNotFound { .. }
+            | ArchiveError::DossierNotFound { .. }
+            | ArchiveError::HolidayNotFound { .. }
+            | ArchiveError::ProcedureNotFound { .. } => ErrorClass::NotFound,
+            ArchiveError::AgencyCodeInvalid { .. }
+            | ArchiveError::AuditEmpty
+            | ArchiveError::CatalogueInvalid { .. }
+            | ArchiveError::CatalogueUnreadable { .. }
+            | ArchiveError::DossierCodeInvalid { .. }
+            | ArchiveError::FieldInvalid { .. }
+            | ArchiveError::ProcedureCodeInvalid { .. } => ErrorClass::InvalidInput,
+            ArchiveError::HolidayExists { .. } | ArchiveError::TransitionInvalid { .. } => {
+                ErrorClass::Conflict
+            }
+            ArchiveError::AuditChainBroken { .. } | ArchiveError::Corrupt { .. } => {
+                ErrorClass::Internal
+            }
             ArchiveError::Database(e) if is_connection_error(e) => ErrorClass::Unavailable,
             ArchiveError::DataDir { .. } => ErrorClass::Unavailable,
             ArchiveError::TooLarge { .. } | ArchiveError::Upload(_) => ErrorClass::InvalidInput,
@@ -234,6 +328,45 @@ impl Coded for ArchiveError {
 
     fn message_vi(&self) -> String {
         match self {
+            ArchiveError::AgencyCodeInvalid { value } => format!(
+                "Mã định danh cơ quan {value:?} không đúng định dạng (ví dụ H53.100.01 hoặc 000.00.31.H19)."
+            ),
+            ArchiveError::AuditChainBroken { seq, reason } => format!(
+                "Nhật ký kiểm toán bị phá vỡ tại bản ghi số {seq}: {}.",
+                reason.label_vi()
+            ),
+            ArchiveError::AuditEmpty => {
+                "Nhật ký kiểm toán chưa có bản ghi nào để lập điểm kiểm tra.".to_owned()
+            }
+            ArchiveError::CatalogueInvalid { problems } => format!(
+                "Danh mục thủ tục có {} dòng không hợp lệ, chưa nhập dòng nào: {}.",
+                problems.len(),
+                row_list(problems, |p| format!("dòng {}: {}", p.line, p.issue.message_vi()))
+            ),
+            ArchiveError::CatalogueUnreadable { .. } => {
+                "Không đọc được tệp danh mục thủ tục (cần CSV hoặc JSON, mã UTF-8, có cột mã, tên và thời hạn giải quyết).".to_owned()
+            }
+            ArchiveError::Corrupt { .. } => "Dữ liệu lưu trữ không nhất quán.".to_owned(),
+            ArchiveError::DossierCodeInvalid { value } => format!(
+                "Mã hồ sơ {value:?} không đúng định dạng (MÃ-CƠ-QUAN-YYMMDD-AANNNN)."
+            ),
+            ArchiveError::DossierNotFound { code } => format!("Không tìm thấy hồ sơ {code}."),
+            ArchiveError::FieldInvalid { field, value, .. } => {
+                format!("Giá trị {value:?} của trường `{field}` không hợp lệ.")
+            }
+            ArchiveError::HolidayExists { day } => format!("Ngày {day} đã là ngày nghỉ."),
+            ArchiveError::HolidayNotFound { day } => format!("Ngày {day} không phải ngày nghỉ đã khai báo."),
+            ArchiveError::ProcedureCodeInvalid { value } => format!(
+                "Mã thủ tục {value:?} không đúng định dạng (d.dddddd, ví dụ 1.001193)."
+            ),
+            ArchiveError::ProcedureNotFound { code } => format!(
+                "Không có thủ tục {code} trong danh mục (nhập bằng `hoso procedure import`)."
+            ),
+            ArchiveError::TransitionInvalid { code, from, to } => format!(
+                "Hồ sơ {code} đang ở trạng thái \"{}\", không chuyển sang \"{}\" được.",
+                from.label_vi(),
+                to.label_vi()
+            ),
             ArchiveError::BlobNotFound { sha256 } => {
                 format!("Không tìm thấy nội dung {sha256} trong kho lưu trữ.")
             }
@@ -252,6 +385,25 @@ impl Coded for ArchiveError {
             ArchiveError::TooLarge { .. } => "Tệp quá lớn.".to_owned(),
             ArchiveError::Upload(_) => "Tải tệp lên bị gián đoạn.".to_owned(),
         }
+    }
+}
+
+/// The first rows of a list for a message, and how many more there are.
+fn row_list<T>(items: &[T], show: impl Fn(&T) -> String) -> String {
+    const SHOWN: usize = 20;
+    let mut text: Vec<String> = items.iter().take(SHOWN).map(show).collect();
+    if items.len() > SHOWN {
+        text.push(format!("… (+{})", items.len() - SHOWN));
+    }
+    text.join("; ")
+}
+
+fn allowed_steps(from: dossiers::DossierStatus) -> String {
+    let steps: Vec<&str> = from.next_steps().iter().map(|s| s.as_str()).collect();
+    if steps.is_empty() {
+        "none, the dossier is closed".to_owned()
+    } else {
+        steps.join(", ")
     }
 }
 

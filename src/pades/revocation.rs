@@ -15,7 +15,7 @@ use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificat
 
 use super::PadesError;
 use super::fetch::Fetcher;
-use crate::trust::TrustStore;
+use crate::trust::{TrustStore, openssl_certificate};
 
 /// Certificates, OCSP responses and CRLs gathered for a set of chains (no duplicates).
 #[derive(Debug, Default, Clone)]
@@ -150,11 +150,11 @@ pub fn complete_chain(
 fn last_reachable(leaf: &[u8], pool: &[Vec<u8>]) -> Vec<u8> {
     let mut current = leaf.to_vec();
     for _ in 0..8 {
-        let Ok(cert) = X509::from_der(&current) else {
+        let Ok(cert) = openssl_certificate(&current) else {
             break;
         };
         let next = pool.iter().find(|candidate| {
-            X509::from_der(candidate).is_ok_and(|issuer| {
+            openssl_certificate(candidate).is_ok_and(|issuer| {
                 issuer.subject_name().try_cmp(cert.issuer_name()).ok()
                     == Some(std::cmp::Ordering::Equal)
                     && cert
@@ -220,8 +220,8 @@ pub fn gather(
     let mut statuses = Vec::new();
     for pair in path.windows(2) {
         let (cert_der, issuer_der) = (&pair[0], &pair[1]);
-        let cert = X509::from_der(cert_der).map_err(super::key::openssl_error)?;
-        let issuer = X509::from_der(issuer_der).map_err(super::key::openssl_error)?;
+        let cert = openssl_certificate(cert_der).map_err(super::key::openssl_error)?;
+        let issuer = openssl_certificate(issuer_der).map_err(super::key::openssl_error)?;
         let where_ = locations(cert_der);
         let mut reasons = Vec::new();
         let mut status = None;
@@ -467,7 +467,7 @@ pub fn ocsp_evidence(
     let store = store.build();
     let mut certs = Stack::new().map_err(|e| e.to_string())?;
     for der in extra_certificates {
-        if let Ok(c) = X509::from_der(der) {
+        if let Ok(c) = openssl_certificate(der) {
             certs.push(c).map_err(|e| e.to_string())?;
         }
     }

@@ -149,6 +149,12 @@ fn dss_stream_digests<R: Read + Seek>(
     else {
         return digests;
     };
+    // Each stream once, and at most this many bytes decoded in all (a failed attempt counts
+    // as a full one): a crafted DSS listing one compressed 16 MB stream thousands of times
+    // would otherwise be decoded and hashed thousands of times.
+    const MAX_DECODED: usize = 256 * 1024 * 1024;
+    let mut budget = MAX_DECODED;
+    let mut seen = std::collections::HashSet::new();
     for key in [b"Certs".as_slice(), b"OCSPs", b"CRLs"] {
         let Some(Object::Array(items)) = dss.get(key).ok().and_then(&resolve) else {
             continue;
@@ -160,8 +166,19 @@ fn dss_stream_digests<R: Read + Seek>(
             let Ok(Object::Stream(stream)) = document.get_object(*id) else {
                 continue;
             };
-            if let Ok(data) = super::reader::stream_content(source, len, stream, document) {
-                digests.entry(openssl::sha::sha256(&data)).or_insert(*id);
+            if budget == 0 || !seen.insert(*id) {
+                continue;
+            }
+            match super::reader::stream_content(source, len, stream, document) {
+                Ok(data) => {
+                    budget = budget.saturating_sub(data.len());
+                    digests.entry(openssl::sha::sha256(&data)).or_insert(*id);
+                }
+                // Only decoding is costly when it fails (a bomb stops at the limit).
+                Err(_) if stream.dict.has(b"Filter") => {
+                    budget = budget.saturating_sub(super::reader::MAX_DECODED_STREAM);
+                }
+                Err(_) => {}
             }
         }
     }

@@ -19,9 +19,21 @@ use super::PdfError;
 /// Largest window read for one object (a page tree with many kids, a large array).
 const MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
 /// Largest object or xref stream decoded.
-const MAX_DECODED_STREAM: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_DECODED_STREAM: usize = 64 * 1024 * 1024;
 /// Longest /Prev chain followed (revisions).
 const MAX_SECTIONS: usize = 10_000;
+/// Most entries one cross-reference section may declare (ISO 32000-1 Annex C: at most
+/// 8,388,607 indirect objects): a compressed xref stream of zeros with `/W [1 0 0]` would
+/// otherwise become tens of millions of entries.
+const MAX_XREF_ENTRIES: usize = 8_388_607;
+/// Most objects one object stream may list (writers put a few hundred in each): a
+/// compressed header of millions of entries is refused.
+const MAX_OBJECT_STREAM_OBJECTS: usize = 1_000_000;
+/// First window read for an object or a cross-reference table, grown ×4 while the parse
+/// needs more: most objects and update tables are far smaller, and the modification
+/// analysis reads every revision again (a 64 KB first window made copying dominate a file
+/// of a few thousand small updates).
+const FIRST_WINDOW: usize = 4 * 1024;
 /// Largest object number accepted (2^31 - 1, the largest PDF integer most readers take);
 /// an update allocates numbers after the largest one, so this keeps them in range.
 const MAX_OBJECT_NUMBER: u32 = i32::MAX as u32;
@@ -44,9 +56,27 @@ pub fn read_document<R: Read + Seek>(source: R) -> Result<Document, PdfError> {
     Ok(read_document_with_raw(source)?.0)
 }
 
+/// [`read_document`], adding to `work` what the read cost, in objects read: every object
+/// parsed, one per 16 cross-reference entries and one per 4 KB of stream data decoded (also
+/// when the read fails). The modification analysis reads every revision of a file again and
+/// charges this to its budget.
+pub(crate) fn read_document_counting<R: Read + Seek>(
+    source: R,
+    work: &mut usize,
+) -> Result<Document, PdfError> {
+    Ok(read_document_inner(source, work)?.0)
+}
+
 /// [`read_document`], with the original text of every object that is not a stream.
 pub fn read_document_with_raw<R: Read + Seek>(
+    source: R,
+) -> Result<(Document, RawObjects), PdfError> {
+    read_document_inner(source, &mut 0)
+}
+
+fn read_document_inner<R: Read + Seek>(
     mut source: R,
+    work: &mut usize,
 ) -> Result<(Document, RawObjects), PdfError> {
     let len = source.seek(SeekFrom::End(0)).map_err(io_error)?;
     let start = find_startxref(&mut source, len)?;
@@ -64,7 +94,7 @@ pub fn read_document_with_raw<R: Read + Seek>(
         if offset >= len {
             return Err(malformed("a cross-reference offset points past the end"));
         }
-        let section = read_section(&mut source, offset, len)?;
+        let section = read_section(&mut source, offset, len, work)?;
         if trailer.is_none() {
             xref_type = if section.is_stream {
                 XrefType::CrossReferenceStream
@@ -76,6 +106,11 @@ pub fn read_document_with_raw<R: Read + Seek>(
         for (number, entry) in section.entries {
             entries.entry(number).or_insert(entry);
         }
+        if entries.len() > MAX_XREF_ENTRIES {
+            return Err(malformed(
+                "the cross-reference sections list too many objects",
+            ));
+        }
         // Hybrid files: the table's trailer points at an xref stream with more entries.
         if let Ok(stream_offset) = section.trailer.get(b"XRefStm") {
             let stream_offset = stream_offset
@@ -84,7 +119,7 @@ pub fn read_document_with_raw<R: Read + Seek>(
                 .and_then(|o| u64::try_from(o).ok())
                 .filter(|o| *o < len)
                 .ok_or_else(|| malformed("/XRefStm is not an offset inside the file"))?;
-            let hybrid = read_section(&mut source, stream_offset, len)?;
+            let hybrid = read_section(&mut source, stream_offset, len, work)?;
             for (number, entry) in hybrid.entries {
                 entries.entry(number).or_insert(entry);
             }
@@ -125,13 +160,14 @@ pub fn read_document_with_raw<R: Read + Seek>(
 
     let mut document = Document::new();
     let mut raw = RawObjects::new();
-    let mut object_streams: HashMap<u32, Vec<(u32, Object, Vec<u8>)>> = HashMap::new();
+    let mut object_streams: HashMap<u32, ObjectStream> = HashMap::new();
     let mut numbers: Vec<u32> = entries.keys().copied().collect();
     numbers.sort_unstable();
     for number in numbers {
         match entries[&number] {
             Entry::Free => {}
             Entry::Offset(offset) => {
+                *work = work.saturating_add(1);
                 let (id, object, text) = match read_object_text_at(&mut source, offset, len) {
                     Ok(found) => found,
                     // A malformed object is left out, as other readers do (a writer's
@@ -161,16 +197,18 @@ pub fn read_document_with_raw<R: Read + Seek>(
                     let Some(Entry::Offset(offset)) = entries.get(&stream).copied() else {
                         return Err(malformed("an object stream is missing"));
                     };
-                    slot.insert(read_object_stream(&mut source, offset, len, &entries)?);
+                    slot.insert(read_object_stream(
+                        &mut source,
+                        offset,
+                        len,
+                        &entries,
+                        work,
+                    )?);
                 }
-                let objects = &object_streams[&stream];
-                let found = match objects.get(index as usize) {
-                    Some(entry) if entry.0 == number => Some(entry),
-                    _ => objects.iter().find(|(n, _, _)| *n == number),
-                };
-                if let Some((_, object, text)) = found {
-                    document.objects.insert((number, 0), object.clone());
-                    raw.insert((number, 0), text.clone());
+                *work = work.saturating_add(1);
+                if let Some((object, text)) = object_streams[&stream].object(number, index) {
+                    document.objects.insert((number, 0), object);
+                    raw.insert((number, 0), text);
                 }
             }
         }
@@ -209,7 +247,7 @@ pub(crate) fn xref_sections<R: Read + Seek>(mut source: R) -> Result<Vec<XrefSec
         if offset >= len {
             return Err(malformed("a cross-reference offset points past the end"));
         }
-        let section = read_section(&mut source, offset, len)?;
+        let section = read_section(&mut source, offset, len, &mut 0)?;
         let mut entries = section.entries;
         let hybrid_stream = match section.trailer.get(b"XRefStm") {
             Ok(at) => {
@@ -219,7 +257,7 @@ pub(crate) fn xref_sections<R: Read + Seek>(mut source: R) -> Result<Vec<XrefSec
                     .and_then(|o| u64::try_from(o).ok())
                     .filter(|o| *o < len)
                     .ok_or_else(|| malformed("/XRefStm is not an offset inside the file"))?;
-                entries.extend(read_section(&mut source, at, len)?.entries);
+                entries.extend(read_section(&mut source, at, len, &mut 0)?.entries);
                 Some(at)
             }
             Err(_) => None,
@@ -266,6 +304,7 @@ fn read_section<R: Read + Seek>(
     source: &mut R,
     offset: u64,
     len: u64,
+    work: &mut usize,
 ) -> Result<Section, PdfError> {
     let available = len
         .checked_sub(offset)
@@ -275,7 +314,9 @@ fn read_section<R: Read + Seek>(
     // Some writers point startxref at the end-of-line before `xref`; readers accept that.
     let blank = head.iter().take_while(|b| is_whitespace(**b)).count();
     if head[blank..].starts_with(b"xref") {
-        return read_table(source, offset + blank as u64, len);
+        let section = read_table(source, offset + blank as u64, len)?;
+        *work = work.saturating_add(1 + section.entries.len() / 16);
+        return Ok(section);
     }
     let (_, object) = read_object_at(source, offset, len)?;
     let Object::Stream(stream) = object else {
@@ -290,6 +331,7 @@ fn read_section<R: Read + Seek>(
     }
     let stream = load_stream_data(source, offset, len, stream, &HashMap::new())?;
     let data = decode(&stream)?;
+    *work = work.saturating_add(1 + data.len() / 4096);
     let widths: Vec<usize> = stream
         .dict
         .get(b"W")
@@ -321,6 +363,21 @@ fn read_section<R: Read + Seek>(
         return Err(malformed("bad /W"));
     }
     let field = |bytes: &[u8]| bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+    // Every row the subsections claim must be in the data, and within the limit, before
+    // any is read.
+    let claimed = index.chunks(2).try_fold(0usize, |sum, pair| match pair {
+        // A negative count lists nothing, as before.
+        [_, count] => sum.checked_add(usize::try_from(*count).unwrap_or(0)),
+        _ => None,
+    });
+    match claimed {
+        Some(rows) if rows <= data.len() / row && rows <= MAX_XREF_ENTRIES => {}
+        Some(rows) if rows > MAX_XREF_ENTRIES => {
+            return Err(malformed("xref stream lists too many objects"));
+        }
+        Some(_) => return Err(malformed("xref stream shorter than its /Index")),
+        None => return Err(malformed("bad /Index")),
+    }
     let mut entries = Vec::new();
     let mut rows = data.chunks_exact(row);
     for pair in index.chunks(2) {
@@ -363,7 +420,7 @@ fn read_section<R: Read + Seek>(
 }
 
 fn read_table<R: Read + Seek>(source: &mut R, offset: u64, len: u64) -> Result<Section, PdfError> {
-    let mut window = 64 * 1024;
+    let mut window = FIRST_WINDOW;
     let available = usize::try_from(len.saturating_sub(offset))
         .map_err(|_| malformed("cross-reference table out of range"))?;
     loop {
@@ -412,6 +469,9 @@ fn parse_table(bytes: &[u8]) -> Result<Section, ParseError> {
                     if number != 0 {
                         entries.push((number, entry));
                     }
+                    if entries.len() > MAX_XREF_ENTRIES {
+                        return Err(invalid("cross-reference table lists too many objects"));
+                    }
                 }
             }
             _ => return Err(invalid("bad cross-reference table")),
@@ -444,7 +504,7 @@ fn read_object_text_at<R: Read + Seek>(
     offset: u64,
     len: u64,
 ) -> Result<(ObjectId, Object, Option<Vec<u8>>), PdfError> {
-    let mut window = 16 * 1024;
+    let mut window = FIRST_WINDOW;
     let available = usize::try_from(len.saturating_sub(offset))
         .map_err(|_| malformed(&format!("object at offset {offset} is out of range")))?;
     loop {
@@ -551,19 +611,47 @@ fn decode(stream: &lopdf::Stream) -> Result<Vec<u8>, PdfError> {
         .map_err(|e| malformed(&format!("cannot decode a stream: {e}")))
 }
 
-/// The objects of an object stream: number, object, original text.
+/// An object stream, decoded, with where each of its objects starts; objects are parsed
+/// only when the cross-reference sections ask for them.
+struct ObjectStream {
+    data: Vec<u8>,
+    /// (object number, where its text starts in `data`), in header order.
+    positions: Vec<(u32, usize)>,
+    /// The first position of each object number (when the index in an entry is wrong).
+    by_number: HashMap<u32, usize>,
+}
+
+impl ObjectStream {
+    /// Object `number`, which the entry places at `index`: the object and its text. A
+    /// malformed object is left out, as other readers do; what needs it fails later.
+    fn object(&self, number: u32, index: u32) -> Option<(Object, Vec<u8>)> {
+        let position = match self.positions.get(index as usize) {
+            Some((n, position)) if *n == number => *position,
+            _ => *self.by_number.get(&number)?,
+        };
+        let mut lexer = Lexer::complete(self.data.get(position..)?);
+        lexer.skip_whitespace();
+        let start = lexer.position;
+        let object = lexer.parse_object().ok()?;
+        Some((object, lexer.bytes[start..lexer.position].to_vec()))
+    }
+}
+
+/// Reads and decodes an object stream and its header.
 fn read_object_stream<R: Read + Seek>(
     source: &mut R,
     offset: u64,
     len: u64,
     entries: &HashMap<u32, Entry>,
-) -> Result<Vec<(u32, Object, Vec<u8>)>, PdfError> {
+    work: &mut usize,
+) -> Result<ObjectStream, PdfError> {
     let (_, object) = read_object_at(source, offset, len)?;
     let Object::Stream(stream) = object else {
         return Err(malformed("an object stream is not a stream"));
     };
     let stream = load_stream_data(source, offset, len, stream, entries)?;
     let data = decode(&stream)?;
+    *work = work.saturating_add(1 + data.len() / 4096);
     let count = stream
         .dict
         .get(b"N")
@@ -578,11 +666,13 @@ fn read_object_stream<R: Read + Seek>(
         .ok()
         .filter(|f| *f <= data.len())
         .ok_or_else(|| malformed("bad object stream header"))?;
-    if count < 0 {
-        return Err(malformed("bad object stream header"));
+    let count = usize::try_from(count).map_err(|_| malformed("bad object stream header"))?;
+    if count > MAX_OBJECT_STREAM_OBJECTS {
+        return Err(malformed("an object stream lists too many objects"));
     }
     let mut header = Lexer::complete(&data[..first]);
     let mut positions = Vec::new();
+    let mut by_number = HashMap::new();
     for _ in 0..count {
         let (Token::Integer(number), Token::Integer(position)) = (
             header.next_token().map_err(parse_error)?,
@@ -598,19 +688,14 @@ fn read_object_stream<R: Read + Seek>(
             .filter(|p| *p <= data.len())
             .ok_or_else(|| malformed("object stream offset out of range"))?;
         positions.push((number, position));
+        by_number.entry(number).or_insert(position);
     }
-    let mut objects = Vec::with_capacity(positions.len());
-    for (number, position) in positions {
-        let mut lexer = Lexer::complete(&data[position..]);
-        lexer.skip_whitespace();
-        let start = lexer.position;
-        // A malformed object is left out, as other readers do; what needs it fails later.
-        if let Ok(object) = lexer.parse_object() {
-            let text = lexer.bytes[start..lexer.position].to_vec();
-            objects.push((number, object, text));
-        }
-    }
-    Ok(objects)
+    *work = work.saturating_add(positions.len() / 16);
+    Ok(ObjectStream {
+        data,
+        positions,
+        by_number,
+    })
 }
 
 /// An object number from the file, when it is one hoso accepts.

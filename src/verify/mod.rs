@@ -285,8 +285,7 @@ pub struct Modifications {
 
 /// The modification analysis of everything after `entry`'s signed revision.
 fn analyze_changes(history: &changes::History<'_>, entry: &SignatureEntry) -> Modifications {
-    let permissions = history.permissions(entry.signed_end);
-    let report = history.analyze(entry.signed_end, &permissions);
+    let report = history.analyze_signature(entry.signed_end);
     Modifications {
         level: report.level.code().to_owned(),
         later_revisions: report.revisions_after,
@@ -364,8 +363,37 @@ pub fn verify_pdf(
     name: &str,
     options: &VerifyOptions<'_>,
 ) -> Result<Report, VerifyError> {
+    // The file's own SHA-256 (for the report and the archive) is a second full pass over a
+    // possibly large file: on another core, while the signatures are checked.
+    const HASH_APART_FROM: usize = 4 * 1024 * 1024;
+    if file.len() < HASH_APART_FROM {
+        return verify_revisions(
+            file,
+            name,
+            options,
+            crate::digest::Sha256Digest::of(file).to_hex(),
+        );
+    }
+    std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| crate::digest::Sha256Digest::of(file).to_hex());
+        let checked = verify_revisions(file, name, options, String::new());
+        checked.map(|mut report| {
+            report.sha256 = hashing
+                .join()
+                .unwrap_or_else(|_| crate::digest::Sha256Digest::of(file).to_hex());
+            report
+        })
+    })
+}
+
+fn verify_revisions(
+    file: &[u8],
+    name: &str,
+    options: &VerifyOptions<'_>,
+    sha256: String,
+) -> Result<Report, VerifyError> {
     let revision = PdfRevision::from_bytes(file)?;
-    let entries = structure::signatures(&revision, file);
+    let (entries, unchecked) = structure::signatures(&revision, file);
     let history = changes::History::read(file);
     let fetcher = (!options.offline).then(Fetcher::default);
     let dss = dss_pool(&revision, file);
@@ -408,7 +436,7 @@ pub fn verify_pdf(
     }
     let signatures: Vec<SignatureReport> = reports.into_iter().flatten().collect();
     let mut messages = Vec::new();
-    let (indication, subindication) = if signatures.is_empty() {
+    let (mut indication, mut subindication) = if signatures.is_empty() {
         messages.push(Message::warning("no-signature", None));
         (Indication::Indeterminate, None)
     } else {
@@ -418,10 +446,23 @@ pub fn verify_pdf(
             .map(|s| (s.indication, s.subindication))
             .unwrap_or((Indication::Indeterminate, None))
     };
+    if unchecked > 0 {
+        // The file cannot pass on the signatures that were not checked.
+        messages.push(Message::error(
+            "too-many-signatures",
+            format!(
+                "{unchecked} signatures after the first {} were not checked",
+                structure::MAX_SIGNATURES
+            ),
+        ));
+        if indication == Indication::TotalPassed {
+            (indication, subindication) = (Indication::Indeterminate, None);
+        }
+    }
     Ok(Report {
         file: name.to_owned(),
         size: file.len() as u64,
-        sha256: crate::digest::Sha256Digest::of(file).to_hex(),
+        sha256,
         validation_time: options.at,
         policy: options.policy,
         indication,
@@ -462,7 +503,11 @@ pub fn verify_detached(
     } else {
         signature.to_vec()
     };
-    let contents = der_walk::element_len(&der).map_or(der.clone(), |len| der[..len].to_vec());
+    // BER (indefinite lengths: what `openssl cms -sign` writes by default) as DER, as for
+    // a PDF's /Contents.
+    let contents = structure::to_der(
+        &der_walk::element_len(&der).map_or(der.clone(), |len| der[..len].to_vec()),
+    );
     let entry = SignatureEntry {
         field: name.to_owned(),
         dictionary: (0, 0),
@@ -512,7 +557,19 @@ fn earliest_proof(proofs: &[(u64, OffsetDateTime)], end: u64) -> Option<OffsetDa
         .min()
 }
 
-/// Certificates, OCSP responses and CRLs of the newest revision's `/DSS`.
+/// Most DSS entries (certificates, OCSP responses and CRLs together) read from one file:
+/// each is decoded, kept for every signature, and tried against every certificate of every
+/// path. Real DSS dictionaries hold tens.
+const MAX_DSS_ITEMS: usize = 1_000;
+/// Most bytes decoded from the DSS of one file, failed attempts included: a few large CRLs
+/// fit; one compressed 16 MB stream listed thousands of times does not (it took an 80 KB
+/// file to tens of gigabytes).
+const MAX_DSS_BYTES: usize = 128 * 1024 * 1024;
+/// Largest single DSS stream decoded.
+const MAX_DSS_STREAM: usize = 16 * 1024 * 1024;
+
+/// Certificates, OCSP responses and CRLs of the newest revision's `/DSS` (each stream once,
+/// within [`MAX_DSS_ITEMS`] and [`MAX_DSS_BYTES`]).
 fn dss_pool(revision: &PdfRevision, file: &[u8]) -> EvidencePool {
     let mut pool = EvidencePool::default();
     let Ok(catalog) = revision.catalog_id().and_then(|id| revision.dictionary(id)) else {
@@ -526,19 +583,36 @@ fn dss_pool(revision: &PdfRevision, file: &[u8]) -> EvidencePool {
     else {
         return pool;
     };
-    let streams = |key: &[u8]| -> Vec<Vec<u8>> {
-        dss.get(key)
+    let mut seen = std::collections::HashSet::new();
+    let mut budget = MAX_DSS_BYTES;
+    let mut streams = |key: &[u8]| -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let Some(items) = dss
+            .get(key)
             .ok()
             .and_then(|a| revision.resolve(a).ok())
             .and_then(|a| a.as_array().ok())
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|item| item.as_reference().ok())
-                    .filter_map(|id| stream_data(revision, file, id))
-                    .collect()
-            })
-            .unwrap_or_default()
+        else {
+            return out;
+        };
+        for id in items.iter().filter_map(|item| item.as_reference().ok()) {
+            if seen.len() >= MAX_DSS_ITEMS || budget == 0 {
+                break;
+            }
+            if !seen.insert(id) {
+                continue;
+            }
+            let limit = budget.min(MAX_DSS_STREAM);
+            match stream_data(revision, file, id, limit) {
+                Ok(data) => {
+                    budget -= data.len().min(budget);
+                    out.push(data);
+                }
+                // A decoding that failed may have produced up to `limit` bytes first.
+                Err(decoded) => budget -= decoded.min(budget),
+            }
+        }
+        out
     };
     pool.certificates = streams(b"Certs");
     pool.ocsp = streams(b"OCSPs");
@@ -547,27 +621,44 @@ fn dss_pool(revision: &PdfRevision, file: &[u8]) -> EvidencePool {
 }
 
 /// The decoded data of a stream object, read from the file at the position the reader
-/// recorded (the revision reader never loads stream data itself).
-fn stream_data(revision: &PdfRevision, file: &[u8], id: lopdf::ObjectId) -> Option<Vec<u8>> {
-    const LIMIT: usize = 16 * 1024 * 1024;
-    let lopdf::Object::Stream(stream) = revision.document.get_object(id).ok()? else {
-        return None;
+/// recorded (the revision reader never loads stream data itself), at most `limit` bytes.
+///
+/// # Errors
+/// How many bytes the failed attempt may have decoded (0 when nothing was decoded).
+fn stream_data(
+    revision: &PdfRevision,
+    file: &[u8],
+    id: lopdf::ObjectId,
+    limit: usize,
+) -> Result<Vec<u8>, usize> {
+    let Ok(lopdf::Object::Stream(stream)) = revision.document.get_object(id) else {
+        return Err(0);
     };
-    let start = stream.start_position?;
-    let length = revision
-        .resolve(stream.dict.get(b"Length").ok()?)
-        .ok()?
-        .as_i64()
+    let start = stream.start_position.ok_or(0usize)?;
+    let length = stream
+        .dict
+        .get(b"Length")
         .ok()
+        .and_then(|l| revision.resolve(l).ok())
+        .and_then(|l| l.as_i64().ok())
         .and_then(|n| usize::try_from(n).ok())
-        .filter(|n| *n <= LIMIT)?;
-    let data = file.get(start..start.checked_add(length)?)?;
+        .filter(|n| *n <= MAX_DSS_STREAM)
+        .ok_or(0usize)?;
+    let data = start
+        .checked_add(length)
+        .and_then(|end| file.get(start..end))
+        .ok_or(0usize)?;
+    if stream.dict.get(b"Filter").is_err() {
+        return if data.len() <= limit {
+            Ok(data.to_vec())
+        } else {
+            Err(0)
+        };
+    }
     let mut copy = lopdf::Stream::new(stream.dict.clone(), data.to_vec());
     copy.allows_compression = false;
-    if stream.dict.get(b"Filter").is_err() {
-        return Some(data.to_vec());
-    }
-    copy.decompressed_content_with_limit(LIMIT).ok()
+    copy.decompressed_content_with_limit(limit)
+        .map_err(|_| limit)
 }
 
 /// The digest of the ByteRange, streaming over the mapped file.

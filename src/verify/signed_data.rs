@@ -407,7 +407,7 @@ pub fn key_description(certificate: &[u8]) -> Option<(Id, u32)> {
 }
 
 fn certificate_key(certificate: &[u8]) -> Result<PKey<Public>, String> {
-    openssl::x509::X509::from_der(certificate)
+    crate::trust::openssl_certificate(certificate)
         .and_then(|c| c.public_key())
         .map_err(|e| format!("the certificate's public key cannot be read: {e}"))
 }

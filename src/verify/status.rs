@@ -3,12 +3,11 @@
 //! the CMS revocation archive), files the user supplied, and (unless offline) OCSP and CRL
 //! fetched now.
 
-use openssl::x509::X509;
 use time::OffsetDateTime;
 
 use crate::pades::fetch::Fetcher;
 use crate::pades::revocation::{self, Evidence, EvidenceKind, Status};
-use crate::trust::{TrustError, TrustStore};
+use crate::trust::{TrustError, TrustStore, openssl_certificate};
 
 /// Revocation evidence available without asking anyone.
 #[derive(Debug, Default, Clone)]
@@ -112,7 +111,8 @@ pub fn revocation_of_path(
 ) -> Vec<Revocation> {
     let mut out = Vec::new();
     for pair in path.windows(2) {
-        let (Ok(cert), Ok(issuer)) = (X509::from_der(&pair[0]), X509::from_der(&pair[1])) else {
+        let (Ok(cert), Ok(issuer)) = (openssl_certificate(&pair[0]), openssl_certificate(&pair[1]))
+        else {
             out.push(Revocation::Unknown {
                 reasons: vec!["a certificate of the path does not parse".to_owned()],
             });

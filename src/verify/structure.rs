@@ -66,9 +66,8 @@ pub struct SignatureEntry {
 pub fn revision_ends(file: &[u8]) -> Vec<u64> {
     let marker = b"%%EOF";
     let mut ends = Vec::new();
-    let mut from = 0;
-    while let Some(found) = find(&file[from..], marker) {
-        let mut end = from + found + marker.len();
+    for found in memchr::memmem::find_iter(file, marker) {
+        let mut end = found + marker.len();
         if file.get(end) == Some(&b'\r') {
             end += 1;
         }
@@ -76,13 +75,8 @@ pub fn revision_ends(file: &[u8]) -> Vec<u64> {
             end += 1;
         }
         ends.push(end as u64);
-        from = from + found + marker.len();
     }
     ends
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Where a revision ending with `%%EOF` at `end` may be said to end: right after the
@@ -105,14 +99,26 @@ fn only_whitespace_after(file: &[u8], end: u64) -> bool {
         .is_some_and(|rest| rest.iter().all(|b| b" \t\r\n\x0c\0".contains(b)))
 }
 
-/// Every signature in the newest revision, with its format checks done.
-pub fn signatures(revision: &PdfRevision, file: &[u8]) -> Vec<SignatureEntry> {
+/// Most signatures (and document timestamps) checked in one file. Each one is a CMS check,
+/// a certificate path and a modification analysis over the whole file, so a crafted form
+/// with thousands of signature fields (all pointing at one 8 MB `/Contents`) would take
+/// hours; EU DSS's largest sample has 51 signatures.
+pub const MAX_SIGNATURES: usize = 100;
+
+/// Every signature in the newest revision, with its format checks done (at most
+/// [`MAX_SIGNATURES`], in form order), and how many more signed fields were left unchecked.
+pub fn signatures(revision: &PdfRevision, file: &[u8]) -> (Vec<SignatureEntry>, usize) {
     let ends = revision_ends(file);
     let fields = crate::pades::document::signature_fields(revision).unwrap_or_default();
-    let mut entries: Vec<SignatureEntry> = fields
+    let signed: Vec<_> = fields
         .iter()
-        .filter_map(|field| {
-            let id = field.value?;
+        .filter_map(|field| Some((field, field.value?)))
+        .collect();
+    let unchecked = signed.len().saturating_sub(MAX_SIGNATURES);
+    let mut entries: Vec<SignatureEntry> = signed
+        .into_iter()
+        .take(MAX_SIGNATURES)
+        .filter_map(|(field, id)| {
             let dict = revision.dictionary(id).ok()?;
             Some(entry(revision, file, &ends, &field.name, id, dict))
         })
@@ -139,7 +145,7 @@ pub fn signatures(revision: &PdfRevision, file: &[u8]) -> Vec<SignatureEntry> {
         }
     }
     entries.sort_by_key(|e| e.signed_end);
-    entries
+    (entries, unchecked)
 }
 
 fn text(dict: &Dictionary, key: &[u8]) -> Option<String> {
@@ -226,7 +232,8 @@ fn entry(
                 signed_end = end;
                 // The gap must be exactly `<hex>` of this signature's /Contents.
                 let gap = &file[b as usize..c as usize];
-                let hex_ok = gap.len() >= 2
+                // Lengths first: a gap over a large hex run elsewhere is never decoded.
+                let hex_ok = gap.len() == 2 * raw_contents.len() + 2
                     && gap[0] == b'<'
                     && gap[gap.len() - 1] == b'>'
                     && gap[1..gap.len() - 1].iter().all(u8::is_ascii_hexdigit)
@@ -282,7 +289,7 @@ fn entry(
 
 /// The CMS as DER: BER (indefinite lengths, constructed strings) re-encoded by OpenSSL, which
 /// is also what the signature covers (RFC 5652 §5.4 signs the DER of the signed attributes).
-fn to_der(cms: &[u8]) -> Vec<u8> {
+pub(crate) fn to_der(cms: &[u8]) -> Vec<u8> {
     if super::der_walk::read(cms)
         .is_some_and(|(tlv, rest)| rest.is_empty() && tlv.raw.len() == cms.len())
         && super::signed_data::parse(cms).is_ok()

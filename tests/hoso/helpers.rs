@@ -75,6 +75,37 @@ impl TestDb {
             .expect("test database connects and migrates")
     }
 
+    /// The URL the `hoso` binary takes (`--database-url`, `HOSO_DATABASE_URL`).
+    pub fn url(&self) -> String {
+        match &self.target {
+            DatabaseTarget::Sqlite { path } => format!("sqlite:{}", path.display()),
+            DatabaseTarget::Postgres { url } => url.clone(),
+        }
+    }
+
+    /// Runs `sql` (one or more statements) on a connection of its own, beside the archive:
+    /// what someone with direct database access could do.
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), sqlx::Error> {
+        let sql = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()));
+        match &self.target {
+            DatabaseTarget::Sqlite { path } => {
+                let url = format!("sqlite:{}", path.display());
+                let mut connection = sqlx::SqliteConnection::connect(&url).await?;
+                sql.execute(&mut connection).await?;
+            }
+            DatabaseTarget::Postgres { url } => {
+                let mut connection = sqlx::PgConnection::connect(url).await?;
+                sql.execute(&mut connection).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.target.backend()
+    }
+
     pub async fn cleanup(self) {
         if let Some(schema) = &self.schema {
             let mut connection = sqlx::PgConnection::connect(&postgres_base_url())

@@ -2,6 +2,7 @@
 //!
 //! Storage tests run on SQLite and PostgreSQL; see `helpers::backends`.
 
+mod archive_model;
 mod cli;
 mod helpers;
 mod http;

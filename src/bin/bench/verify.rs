@@ -1,10 +1,15 @@
 //! `bench verify`: PAdES verification speed of hoso against pyHanko (both in-process) and
-//! poppler's `pdfsig` (a process per document, against `hoso verify` run the same way).
+//! poppler's `pdfsig` (a process per document, against `hoso verify` run the same way), on
+//! generated inputs; and of hoso against pyHanko (both in-process) over a corpus of real-world
+//! and attack PDFs.
 //!
 //! ```text
 //! cargo build --release --bins && scripts/peers-venv
 //! cargo run --release --bin bench -- verify [--iterations N] [--seconds S] [--out DIR] [--keep]
+//!     [--corpus DIR] [--corpus-passes N] [--corpus-seconds S] [--only generated|corpus]
 //! ```
+//!
+//! ## Generated inputs
 //!
 //! Inputs, generated into a temporary folder inside OUT and signed by hoso in this process
 //! (`pades::sign::sign_file`, the TEST-ONLY `certs/test-pki/official.p12`, RSA-2048, offline):
@@ -45,15 +50,45 @@
 //! of the mapping is shown apart), and of one `hoso verify` and one `pdfsig` process
 //! (`/usr/bin/time -f %M`).
 //!
-//! Output: a Markdown report on stdout (progress on stderr) and `OUT/bench.json`. A missing
-//! peer (no pyHanko in the venv, no pdfsig or certutil, no `hoso` binary next to this one, no
-//! TSA for the B-LT input) is `SKIPPED` in its column; a peer that does not judge a signature
-//! valid is `FAILED` and the bench exits 1 after the report.
+//! ## Signature corpus (issue #5: "at least 5× pyHanko")
+//!
+//! Every PDF that `DIR/MANIFEST.tsv` lists under `dss/`, `pyhanko/pdf/`, `rub-shadow/`, `pdfjs/`
+//! and `generated/signed/` (`--corpus DIR`, by default `../shared/corpora/signatures` from the
+//! crate root; the part is `SKIPPED` when it is absent): about 145 files, unsigned, encrypted
+//! and broken ones included (a verifier must get through them too; they are counted apart),
+//! each read into memory once. Both verifiers get the same evidence and no network: as trust
+//! anchors every certificate in `DIR/generated/pki` and `DIR/pyhanko/testing-ca/root`, the
+//! extra certificate `DIR/pyhanko/testing-ca/root/interm.cert.pem` (hoso's `--cert`), the CRLs
+//! `DIR/generated/pki/inter.crl` and `root.crl`, and a fixed validation time per file (inside
+//! pyHanko's test window for `pyhanko/pdf/`, as `tests/hoso/verify.rs` judges the corpus).
+//!
+//! - hoso in-process: `verify_pdf` over the bytes, offline, `Policy::Strict`; an error is an
+//!   unreadable file, a panic is caught and counted.
+//! - pyHanko: `tests/peers/pyhanko_verify_corpus.py`, one Python process over the same list:
+//!   per file a `PdfFileReader` and a `ValidationContext` (`hard-fail`, no fetching), then
+//!   `validate_pdf_signature` (`validate_pdf_timestamp` for a document timestamp) of every
+//!   embedded signature, every exception caught. Run twice: with pyHanko's default strict
+//!   reader, and with `strict=False` (which reads more of the corpus and so does more work).
+//!
+//! One untimed warm-up pass each, then timed passes over the whole list until at least
+//! `--corpus-passes` of them and `--corpus-seconds` have passed. Files and signatures per second
+//! (wall and CPU), the ratio of files per second, how many files each verifier could not read
+//! or found unsigned, the verdicts per signature (counted, not checked: the corpus is made of
+//! expired, untrusted, tampered and malformed signatures on purpose) and each file's mean time.
+//!
+//! ## Output
+//!
+//! A Markdown report on stdout (progress on stderr) and `OUT/bench.json`. A missing peer (no
+//! pyHanko in the venv, no pdfsig or certutil, no `hoso` binary next to this one, no TSA for
+//! the B-LT input) is `SKIPPED` in its column; a peer that does not judge a generated input
+//! valid, or that fails to run, is `FAILED` and the bench exits 1 after the report.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -94,6 +129,8 @@ const SCAN_JPEG_QUALITY: u8 = 75;
 const GNU_TIME: &str = "/usr/bin/time";
 /// Lines of a failed child's output kept in an error.
 const OUTPUT_TAIL_LINES: usize = 12;
+const PYHANKO_SCRIPT: &str = "tests/peers/pyhanko_verify_bench.py";
+const PYHANKO_CORPUS_SCRIPT: &str = "tests/peers/pyhanko_verify_corpus.py";
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -113,6 +150,34 @@ pub struct VerifyArgs {
     /// Keep the signed inputs in OUT/inputs/ (about 40 MB)
     #[arg(long)]
     keep: bool,
+    /// Signature corpus: every PDF its MANIFEST.tsv lists under dss/, pyhanko/pdf/,
+    /// rub-shadow/, pdfjs/ and generated/signed/ [default: ../shared/corpora/signatures from the
+    /// crate root; SKIPPED when absent]
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+    /// Timed passes over the whole corpus per verifier: at least this many …
+    #[arg(
+        long,
+        default_value_t = 2,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    corpus_passes: u32,
+    /// … and for at least this many seconds
+    #[arg(long, default_value_t = 10.0, value_name = "S", value_parser = non_negative_seconds)]
+    corpus_seconds: f64,
+    /// Run one part only [default: both]
+    #[arg(long, value_enum)]
+    only: Option<Part>,
+}
+
+/// The two parts of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    /// The inputs generated and signed by the bench, every verdict checked
+    Generated,
+    /// The signature corpus, verdicts counted
+    Corpus,
 }
 
 fn non_negative_seconds(text: &str) -> std::result::Result<f64, String> {
@@ -297,18 +362,33 @@ struct Versions {
     hoso_binary: Option<PathBuf>,
 }
 
+/// The part over the generated inputs.
+#[derive(Debug, Serialize)]
+struct Generated {
+    iterations_at_least: u32,
+    seconds_at_least: f64,
+    trust_anchors: usize,
+    inputs: Vec<Input>,
+    rows: Vec<Row>,
+    peak_rss: Option<PeakRss>,
+}
+
+impl Generated {
+    fn input(&self, name: &str) -> Option<&Input> {
+        self.inputs.iter().find(|input| input.name == name)
+    }
+}
+
 #[derive(Serialize)]
 struct Summary<'a> {
     date: String,
     cores: Option<usize>,
     load_average_at_start: Option<f64>,
-    iterations_at_least: u32,
-    seconds_at_least: f64,
-    trust_anchors: usize,
     versions: &'a Versions,
-    inputs: &'a [Input],
-    rows: &'a [Row],
-    peak_rss: Option<&'a PeakRss>,
+    /// None with `--only corpus`.
+    generated: Option<&'a Generated>,
+    /// None with `--only generated`.
+    corpus: Option<&'a Cell<CorpusPart>>,
     notes: &'a [String],
     total_wall_s: f64,
 }
@@ -319,11 +399,7 @@ struct Summary<'a> {
 pub fn bench_verify(args: &VerifyArgs) -> Result<()> {
     let started = Instant::now();
     let load_at_start = load_average();
-    let plan = Plan {
-        iterations: args.iterations,
-        seconds: args.seconds,
-        ticks_per_second: CpuClock::new()?.ticks_per_second,
-    };
+    let ticks_per_second = CpuClock::new()?.ticks_per_second;
     let mut notes = Vec::new();
     let mut versions = Versions::default();
 
@@ -333,21 +409,111 @@ pub fn bench_verify(args: &VerifyArgs) -> Result<()> {
         .tempdir_in(&args.out)
         .context(|| format!("cannot create a temporary folder in {}", args.out.display()))?;
 
-    // The peers: each missing one is SKIPPED in its column.
+    // pyHanko: SKIPPED in its columns when missing.
     let venv = args
         .venv
         .clone()
         .unwrap_or_else(|| repository().join(".venv"));
     let pyhanko = find_pyhanko(&venv);
-    let hoso_cli = find_hoso(&mut notes);
+    if let Err(why) = &pyhanko {
+        eprintln!("bench: pyHanko: SKIPPED ({why})");
+    }
+
+    let generated = match args.only {
+        Some(Part::Corpus) => None,
+        _ => {
+            let plan = Plan {
+                iterations: args.iterations,
+                seconds: args.seconds,
+                ticks_per_second,
+            };
+            let generated = bench_generated(
+                args,
+                &plan,
+                work.path(),
+                &pyhanko,
+                &mut versions,
+                &mut notes,
+            )?;
+            Some(generated)
+        }
+    };
+    let corpus = match args.only {
+        Some(Part::Generated) => None,
+        _ => {
+            let plan = Plan {
+                iterations: args.corpus_passes,
+                seconds: args.corpus_seconds,
+                ticks_per_second,
+            };
+            Some(bench_corpus(
+                args,
+                &plan,
+                work.path(),
+                &pyhanko,
+                &mut versions,
+            ))
+        }
+    };
+
+    let total_wall_s = started.elapsed().as_secs_f64();
+    let report = Rendered {
+        generated: generated.as_ref(),
+        corpus: corpus.as_ref(),
+        versions: &versions,
+        notes: &notes,
+        load_at_start,
+        total_wall_s,
+    };
+    print!("{}", report.render());
+
+    let summary = Summary {
+        date: today(),
+        cores: cores(),
+        load_average_at_start: load_at_start,
+        versions: &versions,
+        generated: generated.as_ref(),
+        corpus: corpus.as_ref(),
+        notes: &notes,
+        total_wall_s,
+    };
+    let path = args.out.join("bench.json");
+    let json = serde_json::to_string_pretty(&summary).context(|| "cannot encode JSON".into())?;
+    fs::write(&path, json + "\n").context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("bench: wrote {}", path.display());
+    drop(work);
+    let generated_failed = generated
+        .as_ref()
+        .is_some_and(|generated| generated.rows.iter().any(Row::failed));
+    let corpus_failed = corpus.as_ref().is_some_and(|corpus| match corpus {
+        Cell::Measured(part) => part.failed(),
+        Cell::Skipped(_) => false,
+        Cell::Failed(_) => true,
+    });
+    if generated_failed || corpus_failed {
+        return Err(BenchError::Failed(
+            "a peer did not judge a signature valid, or failed (see the report)".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The generated inputs: signed here, then verified by every verifier, every verdict checked.
+fn bench_generated(
+    args: &VerifyArgs,
+    plan: &Plan,
+    work: &Path,
+    pyhanko: &std::result::Result<PathBuf, String>,
+    versions: &mut Versions,
+    notes: &mut Vec<String>,
+) -> Result<Generated> {
+    // The command-line peers: each missing one is SKIPPED in its column.
+    let hoso_cli = find_hoso(notes);
     versions.hoso_binary = hoso_cli.as_ref().ok().cloned();
-    let pdfsig = Pdfsig::set_up(work.path());
+    let pdfsig = Pdfsig::set_up(work);
     match &pdfsig {
         Ok(pdfsig) => versions.pdfsig = Some(pdfsig.version.clone()),
         Err(why) => eprintln!("bench: pdfsig: SKIPPED ({why})"),
-    }
-    if let Err(why) = &pyhanko {
-        eprintln!("bench: pyHanko: SKIPPED ({why})");
     }
     if let Err(why) = &hoso_cli {
         eprintln!("bench: hoso CLI: SKIPPED ({why})");
@@ -369,9 +535,9 @@ pub fn bench_verify(args: &VerifyArgs) -> Result<()> {
 
     eprintln!(
         "bench: generating and signing the inputs in {}…",
-        work.path().display()
+        work.display()
     );
-    let (inputs, blt_problem) = make_inputs(work.path(), &trust, &crls)?;
+    let (inputs, blt_problem) = make_inputs(work, &trust, &crls)?;
     if let Some(problem) = blt_problem {
         let note = format!("1 page B-LT: SKIPPED ({problem})");
         eprintln!("bench: {note}");
@@ -414,15 +580,15 @@ pub fn bench_verify(args: &VerifyArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut peak_rss = None;
     for input in &inputs {
-        let (hoso, verdict) = hoso_in_process(input, &options, &plan)?;
+        let (hoso, verdict) = hoso_in_process(input, &options, plan)?;
         eprintln!(
             "bench: {} / hoso in-process: {}",
             input.label,
             hoso.one_line()
         );
-        let pyhanko_cell = match &pyhanko {
+        let pyhanko_cell = match pyhanko {
             Err(why) => Cell::Skipped(why.clone()),
-            Ok(python) => match run_pyhanko(python, input, &crl_paths, &plan) {
+            Ok(python) => match run_pyhanko(python, input, &crl_paths, plan) {
                 Ok(run) => {
                     versions.pyhanko.get_or_insert_with(|| run.pyhanko.clone());
                     eprintln!(
@@ -443,7 +609,7 @@ pub fn bench_verify(args: &VerifyArgs) -> Result<()> {
             Ok(cli) => measured(
                 input,
                 "hoso CLI",
-                subprocess_rate(&plan, || cli.command(&input.path), check_hoso_cli),
+                subprocess_rate(plan, || cli.command(&input.path), check_hoso_cli),
             ),
         };
         let pdfsig_cell = match &pdfsig {
@@ -451,7 +617,7 @@ pub fn bench_verify(args: &VerifyArgs) -> Result<()> {
             Ok(pdfsig) => measured(
                 input,
                 "pdfsig",
-                subprocess_rate(&plan, || pdfsig.command(&input.path), check_pdfsig),
+                subprocess_rate(plan, || pdfsig.command(&input.path), check_pdfsig),
             ),
         };
         if input.large {
@@ -464,15 +630,13 @@ pub fn bench_verify(args: &VerifyArgs) -> Result<()> {
                 hoso_cli_kib: match (&cli, gnu_time) {
                     (Err(why), _) => Cell::Skipped(why.to_string()),
                     (Ok(_), false) => Cell::Skipped(format!("no {GNU_TIME}")),
-                    (Ok(cli), true) => {
-                        child_peak(cli.command(&input.path), check_hoso_cli, work.path())
-                    }
+                    (Ok(cli), true) => child_peak(cli.command(&input.path), check_hoso_cli, work),
                 },
                 pdfsig_kib: match (&pdfsig, gnu_time) {
                     (Err(why), _) => Cell::Skipped(why.clone()),
                     (Ok(_), false) => Cell::Skipped(format!("no {GNU_TIME}")),
                     (Ok(pdfsig), true) => {
-                        child_peak(pdfsig.command(&input.path), check_pdfsig, work.path())
+                        child_peak(pdfsig.command(&input.path), check_pdfsig, work)
                     }
                 },
                 pyhanko_kib: pyhanko_cell.measured().map(|run| run.max_rss_kib),
@@ -509,46 +673,15 @@ pub fn bench_verify(args: &VerifyArgs) -> Result<()> {
         );
     }
 
-    let total_wall_s = started.elapsed().as_secs_f64();
-    let report = Rendered {
-        inputs: &inputs,
-        rows: &rows,
-        peak_rss: peak_rss.as_ref(),
-        versions: &versions,
-        notes: &notes,
-        plan: &plan,
-        anchors: trust.anchors().len(),
-        load_at_start,
-        total_wall_s,
-    };
-    print!("{}", report.render());
-
-    let summary = Summary {
-        date: today(),
-        cores: cores(),
-        load_average_at_start: load_at_start,
+    drop(pdfsig);
+    Ok(Generated {
         iterations_at_least: plan.iterations,
         seconds_at_least: plan.seconds,
         trust_anchors: trust.anchors().len(),
-        versions: &versions,
-        inputs: &inputs,
-        rows: &rows,
-        peak_rss: peak_rss.as_ref(),
-        notes: &notes,
-        total_wall_s,
-    };
-    let path = args.out.join("bench.json");
-    let json = serde_json::to_string_pretty(&summary).context(|| "cannot encode JSON".into())?;
-    fs::write(&path, json + "\n").context(|| format!("cannot write {}", path.display()))?;
-    eprintln!("bench: wrote {}", path.display());
-    drop(pdfsig);
-    drop(work);
-    if rows.iter().any(Row::failed) {
-        return Err(BenchError::Failed(
-            "a peer did not judge a signature valid, or failed (see the report)".to_owned(),
-        ));
-    }
-    Ok(())
+        inputs,
+        rows,
+        peak_rss,
+    })
 }
 
 /// A subprocess measurement as a cell, with a progress line.
@@ -1297,9 +1430,11 @@ fn find_pyhanko(venv: &Path) -> std::result::Result<PathBuf, String> {
             python.display()
         ));
     }
-    let script = repository().join("tests/peers/pyhanko_verify_bench.py");
-    if !script.is_file() {
-        return Err(format!("{} is missing", script.display()));
+    for script in [PYHANKO_SCRIPT, PYHANKO_CORPUS_SCRIPT] {
+        let script = repository().join(script);
+        if !script.is_file() {
+            return Err(format!("{} is missing", script.display()));
+        }
     }
     let probe = Command::new(&python)
         .args(["-W", "ignore", "-c", "import pyhanko.sign.validation"])
@@ -1318,7 +1453,7 @@ fn find_pyhanko(venv: &Path) -> std::result::Result<PathBuf, String> {
 fn run_pyhanko(python: &Path, input: &Input, crls: &[PathBuf], plan: &Plan) -> Result<PyHankoRun> {
     let mut command = Command::new(python);
     command
-        .arg(repository().join("tests/peers/pyhanko_verify_bench.py"))
+        .arg(repository().join(PYHANKO_SCRIPT))
         .arg("--input")
         .arg(&input.path)
         .arg("--root")
@@ -1346,6 +1481,802 @@ fn run_pyhanko(python: &Path, input: &Input, crls: &[PathBuf], plan: &Plan) -> R
         .rfind(|line| !line.trim().is_empty())
         .unwrap_or("");
     serde_json::from_str(last).context(|| format!("pyhanko_verify_bench.py printed {last:?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The signature corpus
+
+/// `--corpus` by default, from the crate root.
+const CORPUS_DEFAULT: &str = "../shared/corpora/signatures";
+/// The folders of the corpus whose PDFs are verified (prefixes of MANIFEST.tsv's `file`).
+const CORPUS_FOLDERS: [&str; 5] = [
+    "dss/",
+    "pyhanko/pdf/",
+    "rub-shadow/",
+    "pdfjs/",
+    "generated/signed/",
+];
+/// Trust anchors: every certificate file in these folders (hoso's `--trust`).
+const CORPUS_TRUST: [&str; 2] = ["generated/pki", "pyhanko/testing-ca/root"];
+/// An extra certificate (hoso's `--cert`, pyHanko's `other_certs`).
+const CORPUS_CERT: &str = "pyhanko/testing-ca/root/interm.cert.pem";
+const CORPUS_CRLS: [&str; 2] = ["generated/pki/inter.crl", "generated/pki/root.crl"];
+/// Fixed validation times, as `tests/hoso/verify.rs` judges the corpus: pyHanko's test
+/// certificates expired by design in 2022, so its files are validated inside the window
+/// pyHanko's own tests freeze time in; every other file when the generated PKI is valid.
+const CORPUS_AT_PYHANKO: OffsetDateTime = time::macros::datetime!(2020-12-01 0:00 UTC);
+const CORPUS_AT: OffsetDateTime = time::macros::datetime!(2026-11-23 0:00 UTC);
+/// Issue #5: hoso must verify the corpus at least this many times as fast as pyHanko.
+const CORPUS_TARGET: f64 = 5.0;
+/// Slowest files named in the report, per verifier.
+const SLOWEST: usize = 3;
+
+/// A PDF of the corpus, read into memory once.
+struct CorpusFile {
+    /// Its path in the corpus (MANIFEST.tsv's `file`).
+    name: String,
+    path: PathBuf,
+    data: Vec<u8>,
+    at: OffsetDateTime,
+}
+
+/// pyHanko's PDF reader mode.
+#[derive(Debug, Clone, Copy)]
+enum Reader {
+    /// `PdfFileReader(strict=True)`, pyHanko's default.
+    Strict,
+    /// `PdfFileReader(strict=False)`, as `pyhanko sign validate --no-strict-syntax`.
+    Lenient,
+}
+
+impl Reader {
+    fn label(self) -> &'static str {
+        match self {
+            Reader::Strict => "pyHanko (strict reader, its default)",
+            Reader::Lenient => "pyHanko (strict=False)",
+        }
+    }
+}
+
+/// What one verifier made of one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Outcome {
+    /// Its signatures were found and judged.
+    Validated,
+    /// Read, but no signature found.
+    NoSignature,
+    /// Could not be read (hoso: `verify_pdf` returned an error; pyHanko: an exception while
+    /// opening it or listing its signatures).
+    Unreadable,
+    /// hoso panicked (caught).
+    Panicked,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct FileResult {
+    outcome: Outcome,
+    signatures: usize,
+    /// One per signature: hoso's indication (with its sub-indication), pyHanko's `VALID`,
+    /// `not VALID` or `exception`.
+    verdicts: Vec<String>,
+    /// hoso's error or panic, pyHanko's first exception.
+    error: Option<String>,
+    /// Mean time per timed pass.
+    mean_ms: f64,
+}
+
+/// One verifier over the whole corpus.
+#[derive(Debug, Clone, Serialize)]
+struct CorpusSide {
+    passes: u32,
+    /// Timed seconds, the sum of the per-file times over the timed passes.
+    seconds: f64,
+    cpu_seconds: f64,
+    files_per_s: f64,
+    cpu_files_per_s: Option<f64>,
+    /// Signatures found in one pass.
+    signatures: usize,
+    signatures_per_s: f64,
+    cpu_signatures_per_s: Option<f64>,
+    /// Files it could not read.
+    unreadable: usize,
+    /// Files read with no signature found.
+    unsigned: usize,
+    /// Files with signatures found.
+    signed: usize,
+    /// Files whose verification panicked (hoso).
+    panicked: usize,
+    /// Signatures per verdict (hoso: the indication; pyHanko: VALID / not VALID / exception).
+    verdicts: BTreeMap<String, usize>,
+    max_rss_kib: Option<u64>,
+}
+
+impl CorpusSide {
+    fn new(
+        passes: u32,
+        seconds: f64,
+        cpu_seconds: f64,
+        results: &[FileResult],
+        max_rss_kib: Option<u64>,
+    ) -> Self {
+        let count = |outcome: Outcome| results.iter().filter(|r| r.outcome == outcome).count();
+        let signatures: usize = results.iter().map(|r| r.signatures).sum();
+        let files = results.len() as f64 * f64::from(passes);
+        let found = signatures as f64 * f64::from(passes);
+        let mut verdicts = BTreeMap::new();
+        for verdict in results.iter().flat_map(|r| &r.verdicts) {
+            let indication = verdict.split('/').next().unwrap_or(verdict);
+            *verdicts.entry(indication.to_owned()).or_insert(0) += 1;
+        }
+        let per_cpu = |n: f64| (cpu_seconds > 0.0).then(|| n / cpu_seconds);
+        CorpusSide {
+            passes,
+            seconds,
+            cpu_seconds,
+            files_per_s: files / seconds,
+            cpu_files_per_s: per_cpu(files),
+            signatures,
+            signatures_per_s: found / seconds,
+            cpu_signatures_per_s: per_cpu(found),
+            unreadable: count(Outcome::Unreadable),
+            unsigned: count(Outcome::NoSignature),
+            signed: count(Outcome::Validated),
+            panicked: count(Outcome::Panicked),
+            verdicts,
+            max_rss_kib,
+        }
+    }
+
+    fn one_line(&self) -> String {
+        format!(
+            "{:.1} files/s, {:.1} signatures/s ({} pass(es) in {:.1} s; {} files per CPU \
+             second); {} unreadable, {} without signature, {} signatures",
+            self.files_per_s,
+            self.signatures_per_s,
+            self.passes,
+            self.seconds,
+            self.cpu_files_per_s
+                .map_or("—".to_owned(), |r| format!("{r:.1}")),
+            self.unreadable,
+            self.unsigned,
+            self.signatures
+        )
+    }
+}
+
+/// hoso's files/s ÷ a peer's.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Ratio {
+    cpu: Option<f64>,
+    wall: f64,
+}
+
+impl Ratio {
+    fn of(hoso: &CorpusSide, peer: &CorpusSide) -> Self {
+        Ratio {
+            cpu: hoso
+                .cpu_files_per_s
+                .zip(peer.cpu_files_per_s)
+                .map(|(a, b)| a / b),
+            wall: hoso.files_per_s / peer.files_per_s,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct CorpusFileRow {
+    file: String,
+    bytes: u64,
+    hoso: FileResult,
+    pyhanko: Option<FileResult>,
+    pyhanko_lenient: Option<FileResult>,
+}
+
+#[derive(Debug, Serialize)]
+struct CorpusPart {
+    dir: PathBuf,
+    /// PDFs per folder.
+    folders: Vec<(&'static str, usize)>,
+    files: usize,
+    bytes: u64,
+    validation_times: Vec<String>,
+    /// hoso's trust store; pyHanko is given the same certificates as roots.
+    trust_anchors: usize,
+    pyhanko_trust_roots: Option<usize>,
+    passes_at_least: u32,
+    seconds_at_least: f64,
+    hoso: CorpusSide,
+    /// pyHanko with its default (strict) PDF reader.
+    pyhanko: Cell<CorpusSide>,
+    /// pyHanko with `PdfFileReader(strict=False)`.
+    pyhanko_lenient: Cell<CorpusSide>,
+    /// hoso's files/s ÷ pyHanko's (default reader), the figure issue #5's target is about.
+    hoso_vs_pyhanko: Option<Ratio>,
+    hoso_vs_pyhanko_lenient: Option<Ratio>,
+    target: f64,
+    per_file: Vec<CorpusFileRow>,
+}
+
+impl CorpusPart {
+    fn failed(&self) -> bool {
+        matches!(self.pyhanko, Cell::Failed(_)) || matches!(self.pyhanko_lenient, Cell::Failed(_))
+    }
+}
+
+/// What `tests/peers/pyhanko_verify_corpus.py` prints.
+#[derive(Debug, Deserialize)]
+struct PyCorpusRun {
+    pyhanko: String,
+    passes: u32,
+    seconds: f64,
+    cpu_seconds: f64,
+    trust_roots: usize,
+    max_rss_kib: u64,
+    files: Vec<PyCorpusFile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PyCorpusFile {
+    path: String,
+    outcome: String,
+    signatures: usize,
+    valid: usize,
+    not_valid: usize,
+    errors: usize,
+    seconds: f64,
+    error: Option<String>,
+}
+
+/// The corpus part: hoso and pyHanko (both in-process) over the same files, pass after pass.
+fn bench_corpus(
+    args: &VerifyArgs,
+    plan: &Plan,
+    work: &Path,
+    pyhanko: &std::result::Result<PathBuf, String>,
+    versions: &mut Versions,
+) -> Cell<CorpusPart> {
+    let dir = args
+        .corpus
+        .clone()
+        .unwrap_or_else(|| repository().join(CORPUS_DEFAULT));
+    let manifest = dir.join("MANIFEST.tsv");
+    if !manifest.is_file() {
+        let why = format!("no signature corpus at {} (no MANIFEST.tsv)", dir.display());
+        eprintln!("bench: corpus: SKIPPED ({why})");
+        return Cell::Skipped(why);
+    }
+    match corpus_run(&dir, &manifest, plan, work, pyhanko, versions) {
+        Ok(part) => Cell::Measured(part),
+        Err(error) => {
+            eprintln!("bench: corpus: FAILED: {error}");
+            Cell::Failed(error.to_string())
+        }
+    }
+}
+
+fn corpus_run(
+    dir: &Path,
+    manifest: &Path,
+    plan: &Plan,
+    work: &Path,
+    pyhanko: &std::result::Result<PathBuf, String>,
+    versions: &mut Versions,
+) -> Result<CorpusPart> {
+    let files = load_corpus(dir, manifest)?;
+    let bytes: u64 = files.iter().map(|file| file.data.len() as u64).sum();
+    let folders: Vec<(&'static str, usize)> = CORPUS_FOLDERS
+        .iter()
+        .map(|folder| {
+            let n = files.iter().filter(|f| f.name.starts_with(folder)).count();
+            (*folder, n)
+        })
+        .collect();
+    eprintln!(
+        "bench: corpus: {} PDFs ({}) from {}",
+        files.len(),
+        megabytes(bytes),
+        dir.display()
+    );
+
+    // What both verifiers are given.
+    let trust_dirs: Vec<PathBuf> = CORPUS_TRUST.iter().map(|d| dir.join(d)).collect();
+    let trust = TrustStore::load(&trust_dirs)
+        .map_err(|e| BenchError::Failed(format!("corpus trust store: {e}")))?;
+    let mut supplied = EvidencePool::default();
+    let cert = dir.join(CORPUS_CERT);
+    supplied.certificates = load_file(&cert, FileKind::Certificates)
+        .map_err(|e| BenchError::Failed(format!("{}: {e}", cert.display())))?;
+    let crl_paths: Vec<PathBuf> = CORPUS_CRLS.iter().map(|c| dir.join(c)).collect();
+    for path in &crl_paths {
+        supplied.crls.extend(
+            load_file(path, FileKind::Crl)
+                .map_err(|e| BenchError::Failed(format!("{}: {e}", path.display())))?,
+        );
+    }
+
+    let (hoso, hoso_results) = hoso_corpus(&files, &trust, &supplied, plan)?;
+    eprintln!("bench: corpus / hoso in-process: {}", hoso.one_line());
+
+    let list = work.join("corpus-files.tsv");
+    let mut listing = String::new();
+    for file in &files {
+        let _ = writeln!(listing, "{}\t{}", rfc3339(file.at), file.path.display());
+    }
+    fs::write(&list, listing).context(|| format!("cannot write {}", list.display()))?;
+    let mut trust_roots = None;
+    let mut peer = |reader: Reader| -> (Cell<CorpusSide>, Option<Vec<FileResult>>) {
+        let python = match pyhanko {
+            Ok(python) => python,
+            Err(why) => return (Cell::Skipped(why.clone()), None),
+        };
+        match run_pyhanko_corpus(python, &list, dir, plan, reader, &files) {
+            Ok((run, side, results)) => {
+                versions.pyhanko.get_or_insert(run.pyhanko);
+                trust_roots = Some(run.trust_roots);
+                eprintln!("bench: corpus / {}: {}", reader.label(), side.one_line());
+                (Cell::Measured(side), Some(results))
+            }
+            Err(error) => {
+                eprintln!("bench: corpus / {}: FAILED: {error}", reader.label());
+                (Cell::Failed(error.to_string()), None)
+            }
+        }
+    };
+    let (strict, strict_results) = peer(Reader::Strict);
+    let (lenient, lenient_results) = peer(Reader::Lenient);
+
+    let per_file = files
+        .iter()
+        .zip(hoso_results)
+        .enumerate()
+        .map(|(index, (file, hoso))| CorpusFileRow {
+            file: file.name.clone(),
+            bytes: file.data.len() as u64,
+            hoso,
+            pyhanko: strict_results.as_ref().map(|r| r[index].clone()),
+            pyhanko_lenient: lenient_results.as_ref().map(|r| r[index].clone()),
+        })
+        .collect();
+    Ok(CorpusPart {
+        dir: dir.to_owned(),
+        folders,
+        files: files.len(),
+        bytes,
+        validation_times: vec![
+            format!("pyhanko/pdf/: {}", rfc3339(CORPUS_AT_PYHANKO)),
+            format!("the others: {}", rfc3339(CORPUS_AT)),
+        ],
+        trust_anchors: trust.anchors().len(),
+        pyhanko_trust_roots: trust_roots,
+        passes_at_least: plan.iterations,
+        seconds_at_least: plan.seconds,
+        hoso_vs_pyhanko: strict.measured().map(|peer| Ratio::of(&hoso, peer)),
+        hoso_vs_pyhanko_lenient: lenient.measured().map(|peer| Ratio::of(&hoso, peer)),
+        hoso,
+        pyhanko: strict,
+        pyhanko_lenient: lenient,
+        target: CORPUS_TARGET,
+        per_file,
+    })
+}
+
+/// Every PDF MANIFEST.tsv lists under [`CORPUS_FOLDERS`], read into memory, in manifest order.
+fn load_corpus(dir: &Path, manifest: &Path) -> Result<Vec<CorpusFile>> {
+    let text =
+        fs::read_to_string(manifest).context(|| format!("cannot read {}", manifest.display()))?;
+    let mut files = Vec::new();
+    for line in text.lines().skip(1) {
+        let name = line.split('\t').next().unwrap_or("").trim();
+        if !name.to_ascii_lowercase().ends_with(".pdf")
+            || !CORPUS_FOLDERS.iter().any(|folder| name.starts_with(folder))
+        {
+            continue;
+        }
+        let path = dir.join(name);
+        let data = fs::read(&path).context(|| format!("cannot read {}", path.display()))?;
+        let at = if name.starts_with("pyhanko/") {
+            CORPUS_AT_PYHANKO
+        } else {
+            CORPUS_AT
+        };
+        files.push(CorpusFile {
+            name: name.to_owned(),
+            path,
+            data,
+            at,
+        });
+    }
+    if files.is_empty() {
+        return Err(BenchError::Failed(format!(
+            "{} lists no PDF under {}",
+            manifest.display(),
+            CORPUS_FOLDERS.join(", ")
+        )));
+    }
+    Ok(files)
+}
+
+/// `verify_pdf` of every file, pass after pass, every error and panic caught: a verifier must
+/// get through every file. Returns the rate and each file's outcome (from the warm-up pass).
+fn hoso_corpus(
+    files: &[CorpusFile],
+    trust: &TrustStore,
+    supplied: &EvidencePool,
+    plan: &Plan,
+) -> Result<(CorpusSide, Vec<FileResult>)> {
+    let options = |at| VerifyOptions {
+        trust,
+        at,
+        offline: true,
+        policy: Policy::Strict,
+        supplied: supplied.clone(),
+    };
+    let at_pyhanko = options(CORPUS_AT_PYHANKO);
+    let at_others = options(CORPUS_AT);
+    let mut results = Vec::with_capacity(files.len());
+    let mut spent = vec![Duration::ZERO; files.len()];
+    // A panic is an outcome, counted; the default hook would print it at every pass.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let rate = timed_loop(plan, CpuOf::Thread, |pass| {
+        let mut timed = Duration::ZERO;
+        for (index, file) in files.iter().enumerate() {
+            let options = if file.at == CORPUS_AT_PYHANKO {
+                &at_pyhanko
+            } else {
+                &at_others
+            };
+            let started = Instant::now();
+            let verdict = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                verify_pdf(&file.data, &file.name, options)
+            }));
+            let elapsed = started.elapsed();
+            if pass == 0 {
+                results.push(hoso_result(verdict));
+            } else {
+                spent[index] += elapsed;
+                timed += elapsed;
+            }
+        }
+        Ok(timed)
+    });
+    std::panic::set_hook(hook);
+    let rate = rate?;
+    for (result, spent) in results.iter_mut().zip(&spent) {
+        result.mean_ms = spent.as_secs_f64() * 1e3 / f64::from(rate.iterations);
+    }
+    let side = CorpusSide::new(
+        rate.iterations,
+        rate.seconds,
+        rate.cpu_seconds,
+        &results,
+        None,
+    );
+    Ok((side, results))
+}
+
+fn hoso_result(
+    verdict: std::thread::Result<std::result::Result<Report, hoso::verify::VerifyError>>,
+) -> FileResult {
+    let mut result = FileResult {
+        outcome: Outcome::Validated,
+        signatures: 0,
+        verdicts: Vec::new(),
+        error: None,
+        mean_ms: 0.0,
+    };
+    match verdict {
+        Err(panic) => {
+            result.outcome = Outcome::Panicked;
+            result.error = Some(
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".to_owned()),
+            );
+        }
+        Ok(Err(error)) => {
+            result.outcome = Outcome::Unreadable;
+            result.error = Some(format!("[{}] {error}", error.code()));
+        }
+        Ok(Ok(report)) if report.signatures.is_empty() => result.outcome = Outcome::NoSignature,
+        Ok(Ok(report)) => {
+            result.signatures = report.signatures.len();
+            result.verdicts = report
+                .signatures
+                .iter()
+                .map(|signature| {
+                    let sub = signature
+                        .subindication
+                        .and_then(|sub| serde_json::to_value(sub).ok())
+                        .and_then(|value| value.as_str().map(|s| format!("/{s}")))
+                        .unwrap_or_default();
+                    format!("{}{sub}", signature.indication.as_str())
+                })
+                .collect();
+        }
+    }
+    result
+}
+
+/// `tests/peers/pyhanko_verify_corpus.py` over the listed files, in one Python process.
+fn run_pyhanko_corpus(
+    python: &Path,
+    list: &Path,
+    dir: &Path,
+    plan: &Plan,
+    reader: Reader,
+    files: &[CorpusFile],
+) -> Result<(PyCorpusRun, CorpusSide, Vec<FileResult>)> {
+    let mut command = Command::new(python);
+    command
+        .arg(repository().join(PYHANKO_CORPUS_SCRIPT))
+        .arg("--files-from")
+        .arg(list);
+    for trust in CORPUS_TRUST {
+        command.arg("--trust").arg(dir.join(trust));
+    }
+    command.arg("--cert").arg(dir.join(CORPUS_CERT));
+    for crl in CORPUS_CRLS {
+        command.arg("--crl").arg(dir.join(crl));
+    }
+    command
+        .args(["--passes", &plan.iterations.to_string()])
+        .args(["--seconds", &plan.seconds.to_string()])
+        .stdin(Stdio::null());
+    if matches!(reader, Reader::Lenient) {
+        command.arg("--lenient");
+    }
+    let output = command
+        .output()
+        .context(|| "cannot start pyhanko_verify_corpus.py".to_owned())?;
+    if !output.status.success() {
+        return Err(BenchError::Failed(format!(
+            "pyhanko_verify_corpus.py: {}\n{}",
+            output.status,
+            output_text(&output)
+        )));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout
+        .lines()
+        .rfind(|line| !line.trim().is_empty())
+        .unwrap_or("");
+    let run: PyCorpusRun = serde_json::from_str(last)
+        .context(|| "pyhanko_verify_corpus.py printed no JSON report".to_owned())?;
+    let same_files = run.files.len() == files.len()
+        && run
+            .files
+            .iter()
+            .zip(files)
+            .all(|(theirs, ours)| Path::new(&theirs.path) == ours.path);
+    if !same_files || run.passes == 0 {
+        return Err(BenchError::Failed(
+            "pyhanko_verify_corpus.py did not report the files it was given".to_owned(),
+        ));
+    }
+    let results: Vec<FileResult> = run
+        .files
+        .iter()
+        .map(|file| {
+            let outcome = match file.outcome.as_str() {
+                "validated" => Outcome::Validated,
+                "no-signature" => Outcome::NoSignature,
+                _ => Outcome::Unreadable,
+            };
+            let mut verdicts = vec!["VALID".to_owned(); file.valid];
+            verdicts.extend(vec!["not VALID".to_owned(); file.not_valid]);
+            verdicts.extend(vec!["exception".to_owned(); file.errors]);
+            FileResult {
+                outcome,
+                signatures: file.signatures,
+                verdicts,
+                error: file.error.clone(),
+                mean_ms: file.seconds * 1e3 / f64::from(run.passes),
+            }
+        })
+        .collect();
+    let side = CorpusSide::new(
+        run.passes,
+        run.seconds,
+        run.cpu_seconds,
+        &results,
+        Some(run.max_rss_kib),
+    );
+    Ok((run, side, results))
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+/// The corpus part of the Markdown report.
+fn corpus_section(corpus: &Cell<CorpusPart>, versions: &Versions) -> String {
+    let mut out = String::from("\n### Signature corpus\n\n");
+    let part = match corpus {
+        Cell::Measured(part) => part,
+        Cell::Skipped(why) => {
+            let _ = writeln!(out, "SKIPPED: {why}.");
+            return out;
+        }
+        Cell::Failed(why) => {
+            let (summary, _) = why.split_once('\n').unwrap_or((why, ""));
+            let _ = writeln!(out, "**FAILED**: {summary}");
+            return out;
+        }
+    };
+    let folders: Vec<String> = part
+        .folders
+        .iter()
+        .map(|(folder, n)| format!("`{folder}` ({n})"))
+        .collect();
+    let _ = write!(
+        out,
+        "{} PDFs ({}) that `{}/MANIFEST.tsv` lists under {}, unsigned and broken ones \
+         included, each read into memory once. Both verifiers get the same evidence and no \
+         network: as trust anchors every certificate in `{}` ({} anchors), the extra \
+         certificate `{CORPUS_CERT}`, the CRLs `{}`; fixed validation times ({}). **hoso \
+         in-process**: `verify::verify_pdf` over the bytes, `Policy::Strict`, panics caught. \
+         **pyHanko {}** in-process (`{PYHANKO_CORPUS_SCRIPT}`): per file a `PdfFileReader` and \
+         a `ValidationContext` (`hard-fail`, no fetching, the same roots, certificate and \
+         CRLs), `validate_pdf_signature` (`validate_pdf_timestamp` for document timestamps) of \
+         every embedded signature, every exception caught; once with its default strict \
+         reader, once with `strict=False`. Verdicts are counted, not checked. One warm-up \
+         pass, then ≥ {} passes and ≥ {} s per verifier. Rates as *wall / CPU*.\n\n",
+        part.files,
+        megabytes(part.bytes),
+        part.dir
+            .strip_prefix(repository())
+            .unwrap_or(&part.dir)
+            .display(),
+        folders.join(", "),
+        CORPUS_TRUST.join("` and `"),
+        part.trust_anchors,
+        CORPUS_CRLS.join("`, `"),
+        part.validation_times.join("; "),
+        versions.pyhanko.as_deref().unwrap_or(""),
+        part.passes_at_least,
+        part.seconds_at_least,
+    );
+    out.push_str(
+        "| verifier | files/s | signatures/s | signatures found | unreadable files | files \
+         without signature | hoso ÷ it, files/s (CPU / wall) |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let row = |out: &mut String, who: &str, side: &Cell<CorpusSide>, ratio: Option<Ratio>| {
+        let _ = match side {
+            Cell::Measured(side) => writeln!(
+                out,
+                "| {who} | {} / {} | {} / {} | {} | {} | {} | {} |",
+                rate(Some(side.files_per_s)),
+                rate(side.cpu_files_per_s),
+                rate(Some(side.signatures_per_s)),
+                rate(side.cpu_signatures_per_s),
+                side.signatures,
+                side.unreadable + side.panicked,
+                side.unsigned,
+                ratio.map_or("—".to_owned(), |r| ratios(r.cpu, Some(r.wall))),
+            ),
+            Cell::Skipped(_) => writeln!(out, "| {who} | SKIPPED | | | | | |"),
+            Cell::Failed(_) => writeln!(out, "| {who} | **FAILED** | | | | | |"),
+        };
+    };
+    row(
+        &mut out,
+        "hoso in-process",
+        &Cell::Measured(part.hoso.clone()),
+        None,
+    );
+    row(
+        &mut out,
+        Reader::Strict.label(),
+        &part.pyhanko,
+        part.hoso_vs_pyhanko,
+    );
+    row(
+        &mut out,
+        Reader::Lenient.label(),
+        &part.pyhanko_lenient,
+        part.hoso_vs_pyhanko_lenient,
+    );
+    if part.hoso.panicked > 0 {
+        let _ = writeln!(
+            out,
+            "\nhoso **panicked** on {} file(s) (counted as unreadable; see bench.json).",
+            part.hoso.panicked
+        );
+    }
+
+    let target = |ratio: Option<Ratio>| match ratio.and_then(|r| r.cpu) {
+        Some(cpu) if cpu >= part.target => format!("{}× (met)", ratio_text(cpu)),
+        Some(cpu) => format!("{}× (**not met**)", ratio_text(cpu)),
+        None => "not measured".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "\nIssue #5's target, hoso ≥ {}× pyHanko's files per second on this corpus (per CPU \
+         second): against pyHanko's default reader {}; against `strict=False` {}.",
+        part.target,
+        target(part.hoso_vs_pyhanko),
+        target(part.hoso_vs_pyhanko_lenient)
+    );
+
+    let verdicts = |side: &CorpusSide| {
+        let counted: Vec<String> = side
+            .verdicts
+            .iter()
+            .map(|(verdict, n)| format!("{verdict} {n}"))
+            .collect();
+        if counted.is_empty() {
+            "none".to_owned()
+        } else {
+            counted.join(", ")
+        }
+    };
+    let _ = write!(
+        out,
+        "\nSignatures by verdict: hoso {}",
+        verdicts(&part.hoso)
+    );
+    for (reader, side) in [
+        (Reader::Strict, &part.pyhanko),
+        (Reader::Lenient, &part.pyhanko_lenient),
+    ] {
+        if let Cell::Measured(side) = side {
+            let _ = write!(out, "; {} {}", reader.label(), verdicts(side));
+        }
+    }
+    out.push_str(".\n");
+
+    let slowest = |pick: &dyn Fn(&CorpusFileRow) -> Option<&FileResult>| {
+        let mut timed: Vec<(&str, f64)> = part
+            .per_file
+            .iter()
+            .filter_map(|row| pick(row).map(|result| (row.file.as_str(), result.mean_ms)))
+            .collect();
+        timed.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let named: Vec<String> = timed
+            .iter()
+            .take(SLOWEST)
+            .map(|(file, ms)| format!("`{file}` {ms:.1} ms"))
+            .collect();
+        named.join(", ")
+    };
+    let _ = write!(
+        out,
+        "\nSlowest files (mean per pass): hoso {}",
+        slowest(&|row| Some(&row.hoso))
+    );
+    if part.pyhanko.measured().is_some() {
+        let _ = write!(
+            out,
+            "; {} {}",
+            Reader::Strict.label(),
+            slowest(&|row| row.pyhanko.as_ref())
+        );
+    }
+    if part.pyhanko_lenient.measured().is_some() {
+        let _ = write!(
+            out,
+            "; {} {}",
+            Reader::Lenient.label(),
+            slowest(&|row| row.pyhanko_lenient.as_ref())
+        );
+    }
+    out.push_str(".\n");
+    if let Some(roots) = part.pyhanko_trust_roots
+        && roots != part.trust_anchors
+    {
+        let _ = writeln!(
+            out,
+            "\nNote: pyHanko loaded {roots} trust roots from the same folders, hoso {} anchors.",
+            part.trust_anchors
+        );
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1378,13 +2309,10 @@ impl PeakRss {
 }
 
 struct Rendered<'a> {
-    inputs: &'a [Input],
-    rows: &'a [Row],
-    peak_rss: Option<&'a PeakRss>,
+    generated: Option<&'a Generated>,
+    corpus: Option<&'a Cell<CorpusPart>>,
     versions: &'a Versions,
     notes: &'a [String],
-    plan: &'a Plan,
-    anchors: usize,
     load_at_start: Option<f64>,
     total_wall_s: f64,
 }
@@ -1392,20 +2320,35 @@ struct Rendered<'a> {
 impl Rendered<'_> {
     fn render(&self) -> String {
         let mut out = String::from("## Verification benchmark\n\n");
-        out.push_str(&self.setup());
-        out.push_str(&self.main_table());
-        out.push_str(&self.scan_table());
-        out.push_str(&self.peak());
+        out.push_str(&self.machine());
+        if let Some(generated) = self.generated {
+            out.push_str("\n### Generated inputs\n\n");
+            out.push_str(&self.setup(generated));
+            out.push_str(&main_table(generated));
+            out.push_str(&scan_table(generated));
+            out.push_str(&peak(generated));
+        }
+        if let Some(corpus) = self.corpus {
+            out.push_str(&corpus_section(corpus, self.versions));
+        }
         out.push_str(&self.notes());
         let _ = writeln!(out, "\nWhole run: {:.0} s.", self.total_wall_s);
         out
     }
 
-    fn input(&self, name: &str) -> Option<&Input> {
-        self.inputs.iter().find(|input| input.name == name)
+    fn machine(&self) -> String {
+        let mut out = String::new();
+        if let Some(cores) = cores() {
+            let _ = write!(out, "{cores} cores, ");
+        }
+        if let Some(load) = self.load_at_start {
+            let _ = write!(out, "load average {load:.2} at start, ");
+        }
+        let _ = writeln!(out, "{}.", today());
+        out
     }
 
-    fn setup(&self) -> String {
+    fn setup(&self, generated: &Generated) -> String {
         let mut out = format!(
             "Signed by hoso (`official.p12`, RSA-2048), verified offline with the root of \
              `certs/test-pki` trusted and its two CRLs supplied, revocation required. **hoso \
@@ -1417,22 +2360,15 @@ impl Rendered<'_> {
              json`, a process per document. **pdfsig** ({}): `pdfsig -no-ocsp -nssdir sql:DB \
              FILE` with the root trusted in DB, a process per document, `Signature is Valid.` \
              and `Certificate is Trusted.` checked (pdfsig takes no CRL: it checks no \
-             revocation). One warm-up, then ≥ {} verifications and ≥ {} s per cell",
-            self.anchors,
+             revocation). One warm-up, then ≥ {} verifications and ≥ {} s per cell.",
+            generated.trust_anchors,
             self.versions.pyhanko.as_deref().unwrap_or(""),
             self.versions.pdfsig.as_deref().unwrap_or("not available"),
-            self.plan.iterations,
-            self.plan.seconds
+            generated.iterations_at_least,
+            generated.seconds_at_least
         );
-        if let Some(cores) = cores() {
-            let _ = write!(out, "; {cores} cores");
-        }
-        if let Some(load) = self.load_at_start {
-            let _ = write!(out, ", load average {load:.2} at start");
-        }
-        let _ = write!(out, "; {}.", today());
         out.push_str("\n\nInputs: ");
-        let described: Vec<String> = self
+        let described: Vec<String> = generated
             .inputs
             .iter()
             .map(|input| {
@@ -1449,73 +2385,83 @@ impl Rendered<'_> {
         out.push_str(".\n\n");
         out
     }
+}
 
-    fn main_table(&self) -> String {
-        let mut out = String::from(
-            "Documents verified per second as *wall / CPU* (CPU: the verifying thread, the \
+fn main_table(generated: &Generated) -> String {
+    let mut out = String::from(
+        "Documents verified per second as *wall / CPU* (CPU: the verifying thread, the \
              Python process, the child processes); ratios per CPU second, then per wall \
              second.\n\n\
              | input | hoso in-process docs/s | pyHanko docs/s | hoso ÷ pyHanko | hoso CLI \
              docs/s | pdfsig docs/s | hoso CLI ÷ pdfsig |\n\
              |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for row in &generated.rows {
+        let label = generated
+            .input(row.input)
+            .map_or(row.input, |input| input.label);
+        let pyhanko = match &row.pyhanko {
+            Cell::Measured(run) => wall_cpu(&run.rate()),
+            Cell::Skipped(_) => "SKIPPED".to_owned(),
+            Cell::Failed(_) => "**FAILED**".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {pyhanko} | {} | {} | {} | {} |",
+            wall_cpu(&row.hoso),
+            ratios(row.hoso_vs_pyhanko, row.hoso_vs_pyhanko_wall),
+            cell_text(&row.hoso_cli),
+            cell_text(&row.pdfsig),
+            ratios(row.cli_vs_pdfsig, row.cli_vs_pdfsig_wall),
         );
-        for row in self.rows {
-            let label = self.input(row.input).map_or(row.input, |input| input.label);
-            let pyhanko = match &row.pyhanko {
-                Cell::Measured(run) => wall_cpu(&run.rate()),
-                Cell::Skipped(_) => "SKIPPED".to_owned(),
-                Cell::Failed(_) => "**FAILED**".to_owned(),
-            };
-            let _ = writeln!(
-                out,
-                "| {label} | {} | {pyhanko} | {} | {} | {} | {} |",
-                wall_cpu(&row.hoso),
-                ratios(row.hoso_vs_pyhanko, row.hoso_vs_pyhanko_wall),
-                cell_text(&row.hoso_cli),
-                cell_text(&row.pdfsig),
-                ratios(row.cli_vs_pdfsig, row.cli_vs_pdfsig_wall),
-            );
-        }
-        out
     }
+    out
+}
 
-    fn scan_table(&self) -> String {
-        let mut out = String::new();
-        for row in self.rows {
-            let Some(input) = self.input(row.input).filter(|input| input.large) else {
-                continue;
-            };
-            let _ = write!(
-                out,
-                "\n{} ({}), MB/s (wall):\n\n\
+fn scan_table(generated: &Generated) -> String {
+    let mut out = String::new();
+    for row in &generated.rows {
+        let Some(input) = generated.input(row.input).filter(|input| input.large) else {
+            continue;
+        };
+        let _ = write!(
+            out,
+            "\n{} ({}), MB/s (wall):\n\n\
                  | hoso in-process | pyHanko | hoso CLI | pdfsig |\n|---:|---:|---:|---:|\n\
                  | {} | {} | {} | {} |\n",
-                input.label,
-                megabytes(input.bytes),
-                rate(row.hoso_mb_per_s),
-                mb_cell(row.pyhanko_mb_per_s, &row.pyhanko),
-                mb_cell(row.hoso_cli_mb_per_s, &row.hoso_cli),
-                mb_cell(row.pdfsig_mb_per_s, &row.pdfsig),
-            );
-        }
-        out
+            input.label,
+            megabytes(input.bytes),
+            rate(row.hoso_mb_per_s),
+            mb_cell(row.pyhanko_mb_per_s, &row.pyhanko),
+            mb_cell(row.hoso_cli_mb_per_s, &row.hoso_cli),
+            mb_cell(row.pdfsig_mb_per_s, &row.pdfsig),
+        );
     }
+    out
+}
 
-    fn peak(&self) -> String {
-        let Some(peak) = self.peak_rss else {
-            return String::new();
-        };
-        format!(
-            "\nPeak RSS verifying the {}: {}.\n",
-            peak.what,
-            peak.one_line()
-        )
-    }
+fn peak(generated: &Generated) -> String {
+    let Some(peak) = &generated.peak_rss else {
+        return String::new();
+    };
+    format!(
+        "\nPeak RSS verifying the {}: {}.\n",
+        peak.what,
+        peak.one_line()
+    )
+}
 
+impl Rendered<'_> {
     fn notes(&self) -> String {
         let mut lines: Vec<String> = self.notes.to_vec();
-        for row in self.rows {
-            let label = self.input(row.input).map_or(row.input, |input| input.label);
+        let rows = self
+            .generated
+            .map_or(&[][..], |generated| &generated.rows[..]);
+        for row in rows {
+            let label = self
+                .generated
+                .and_then(|generated| generated.input(row.input))
+                .map_or(row.input, |input| input.label);
             let mut add = |who: &str, why: Option<&String>, failed: bool| {
                 if let Some(why) = why {
                     let kind = if failed { "FAILED" } else { "SKIPPED" };
@@ -1538,6 +2484,24 @@ impl Rendered<'_> {
                 add(who, skipped, false);
                 add(who, failed, true);
             }
+        }
+        match self.corpus {
+            Some(Cell::Skipped(why)) => lines.push(format!("corpus: SKIPPED: {why}")),
+            Some(Cell::Failed(why)) => lines.push(format!("corpus: FAILED: {why}")),
+            Some(Cell::Measured(part)) => {
+                for (who, cell) in [
+                    (Reader::Strict.label(), &part.pyhanko),
+                    (Reader::Lenient.label(), &part.pyhanko_lenient),
+                ] {
+                    if let Some(why) = skip_reason(cell) {
+                        lines.push(format!("corpus / {who}: SKIPPED: {why}"));
+                    }
+                    if let Some(why) = fail_reason(cell) {
+                        lines.push(format!("corpus / {who}: FAILED: {why}"));
+                    }
+                }
+            }
+            None => {}
         }
         lines.dedup();
         if lines.is_empty() {
@@ -1674,6 +2638,41 @@ mod tests {
         let two = format!("{one}Signature #2:\n  - Signature Validation: Signature is Invalid.\n");
         assert!(check_pdfsig(&output(0, &two)).is_err());
         assert!(check_pdfsig(&output(0, "File 'x' does not contain any signatures\n")).is_err());
+    }
+
+    #[test]
+    fn corpus_side_counts_files_signatures_and_verdicts() {
+        let file = |outcome, verdicts: &[&str]| FileResult {
+            outcome,
+            signatures: verdicts.len(),
+            verdicts: verdicts.iter().map(|v| (*v).to_owned()).collect(),
+            error: None,
+            mean_ms: 0.0,
+        };
+        let results = [
+            file(
+                Outcome::Validated,
+                &["TOTAL-PASSED", "INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND"],
+            ),
+            file(Outcome::Validated, &["INDETERMINATE/OUT_OF_BOUNDS_NO_POE"]),
+            file(Outcome::NoSignature, &[]),
+            file(Outcome::Unreadable, &[]),
+        ];
+        // 2 passes of 4 files in 2 s (1 CPU second).
+        let side = CorpusSide::new(2, 2.0, 1.0, &results, None);
+        assert_eq!(side.files_per_s, 4.0);
+        assert_eq!(side.cpu_files_per_s, Some(8.0));
+        assert_eq!(side.signatures, 3);
+        assert_eq!(side.signatures_per_s, 3.0);
+        assert_eq!(
+            (side.signed, side.unsigned, side.unreadable, side.panicked),
+            (2, 1, 1, 0)
+        );
+        assert_eq!(side.verdicts.get("INDETERMINATE"), Some(&2));
+        assert_eq!(side.verdicts.get("TOTAL-PASSED"), Some(&1));
+        let slower = CorpusSide::new(1, 4.0, 2.0, &results, None);
+        let ratio = Ratio::of(&side, &slower);
+        assert_eq!((ratio.cpu, ratio.wall), (Some(4.0), 4.0));
     }
 
     #[test]
