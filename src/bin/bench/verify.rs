@@ -102,8 +102,12 @@ use hoso::trust::TrustStore;
 use hoso::verify::certificate::{FileKind, load_file};
 use hoso::verify::status::EvidencePool;
 use hoso::verify::{Indication, Policy, Report, VerifyOptions, map_file, verify_pdf};
-use lopdf::{Document, Object, Stream, dictionary};
+use lopdf::Document;
 use serde::{Deserialize, Serialize};
+
+use super::inputs::{
+    SCAN_PAGES, TEXT_PAGES, non_negative_seconds, repository, save, scan_pdf, status_kib, text_pdf,
+};
 use time::OffsetDateTime;
 
 use super::{
@@ -119,12 +123,6 @@ const ROOT: &str = "certs/test-pki/root.crt";
 const CRLS: [&str; 2] = ["certs/test-pki/inter.crl", "certs/test-pki/root.crl"];
 /// Where `test-pki serve` puts its TSA.
 const TSA_ADDRESS: &str = "127.0.0.1:8882";
-const TEXT_PAGES: usize = 100;
-const SCAN_PAGES: usize = 40;
-/// A4 at 150 dpi.
-const SCAN_WIDTH: u32 = 1240;
-const SCAN_HEIGHT: u32 = 1754;
-const SCAN_JPEG_QUALITY: u8 = 75;
 /// GNU time, for the peak RSS of a child process.
 const GNU_TIME: &str = "/usr/bin/time";
 /// Lines of a failed child's output kept in an error.
@@ -178,13 +176,6 @@ enum Part {
     Generated,
     /// The signature corpus, verdicts counted
     Corpus,
-}
-
-fn non_negative_seconds(text: &str) -> std::result::Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(seconds),
-        _ => Err(format!("expected a number of seconds ≥ 0, got {text:?}")),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -698,11 +689,6 @@ fn measured(input: &Input, who: &str, rate: Result<Rate>) -> Cell<Rate> {
     }
 }
 
-/// The repository root (where Cargo.toml is).
-fn repository() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
@@ -882,151 +868,6 @@ impl Tsa {
     }
 }
 
-fn save(mut document: Document, path: &Path) -> Result<()> {
-    document
-        .save(path)
-        .map(drop)
-        .map_err(|e| BenchError::Failed(format!("cannot write {}: {e}", path.display())))
-}
-
-/// A born-digital text document: `pages` A4 pages of 50 lines of Helvetica each.
-fn text_pdf(pages: usize) -> Document {
-    const CLAUSES: [&str; 4] = [
-        "Can cu Nghi dinh so 30/2020/ND-CP ngay 05 thang 3 nam 2020 cua Chinh phu ve cong tac van thu;",
-        "Xet de nghi cua Cong chuc Van phong - Thong ke xa ve viec tiep nhan va tra ket qua ho so;",
-        "Quyet dinh nay co hieu luc thi hanh ke tu ngay ky; cac ong, ba co lien quan chiu trach nhiem.",
-        "Bo phan tiep nhan va tra ket qua co trach nhiem so hoa ho so, luu tru va tra ket qua dung han.",
-    ];
-    let mut document = Document::with_version("1.7");
-    let font = document.add_object(dictionary! {
-        "Type" => "Font",
-        "Subtype" => "Type1",
-        "BaseFont" => "Helvetica",
-        "Encoding" => "WinAnsiEncoding",
-    });
-    let pages_id = document.new_object_id();
-    let mut kids = Vec::with_capacity(pages);
-    for number in 1..=pages {
-        let mut content = String::from("BT /F1 10 Tf 14 TL 56 790 Td\n");
-        let _ = writeln!(content, "(Trang {number} / {pages}) Tj T* T*");
-        for line in 0..50 {
-            let clause = CLAUSES[(number * 7 + line) % CLAUSES.len()];
-            let _ = writeln!(content, "(Dieu {}. {clause}) Tj T*", line + 1);
-        }
-        content.push_str("ET\n");
-        let content_id = document.add_object(Stream::new(dictionary! {}, content.into_bytes()));
-        let page = document.add_object(dictionary! {
-            "Type" => "Page",
-            "Parent" => pages_id,
-            "Contents" => content_id,
-        });
-        kids.push(page.into());
-    }
-    finish_pages(
-        &mut document,
-        pages_id,
-        kids,
-        dictionary! { "Font" => dictionary! { "F1" => font } },
-    );
-    document
-}
-
-/// A scanned dossier: `pages` A4 pages, each one RGB JPEG (DCTDecode) of about 1 MB.
-fn scan_pdf(pages: usize) -> Result<Document> {
-    let mut document = Document::with_version("1.7");
-    let pages_id = document.new_object_id();
-    let mut kids = Vec::with_capacity(pages);
-    for number in 0..pages {
-        let image = document.add_object(
-            Stream::new(
-                dictionary! {
-                    "Type" => "XObject",
-                    "Subtype" => "Image",
-                    "Width" => SCAN_WIDTH,
-                    "Height" => SCAN_HEIGHT,
-                    "ColorSpace" => "DeviceRGB",
-                    "BitsPerComponent" => 8,
-                    "Filter" => "DCTDecode",
-                },
-                noisy_jpeg(number as u64)?,
-            )
-            .with_compression(false),
-        );
-        let content = b"q 595.28 0 0 841.89 0 0 cm /Im0 Do Q\n".to_vec();
-        let content_id = document.add_object(Stream::new(dictionary! {}, content));
-        let page = document.add_object(dictionary! {
-            "Type" => "Page",
-            "Parent" => pages_id,
-            "Contents" => content_id,
-            "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image } },
-        });
-        kids.push(page.into());
-    }
-    finish_pages(&mut document, pages_id, kids, dictionary! {});
-    Ok(document)
-}
-
-/// The page tree (A4, inherited resources) and the catalog.
-fn finish_pages(
-    document: &mut Document,
-    pages_id: lopdf::ObjectId,
-    kids: Vec<Object>,
-    resources: lopdf::Dictionary,
-) {
-    let count = kids.len() as i64;
-    document.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages",
-            "Kids" => kids,
-            "Count" => count,
-            "MediaBox" => vec![0.into(), 0.into(), Object::Real(595.28), Object::Real(841.89)],
-            "Resources" => resources,
-        }),
-    );
-    let catalog = document.add_object(dictionary! {
-        "Type" => "Catalog",
-        "Pages" => pages_id,
-    });
-    document.trailer.set("Root", catalog);
-}
-
-/// A greyish page with dark text-like bands under heavy sensor noise, hard enough to compress
-/// that a page stays near 1 MB. Deterministic per `seed` (SplitMix64).
-fn noisy_jpeg(seed: u64) -> Result<Vec<u8>> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x00c0_ffee;
-    let mut next = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let mut pixels = Vec::with_capacity((SCAN_WIDTH * SCAN_HEIGHT * 3) as usize);
-    for y in 0..SCAN_HEIGHT {
-        let in_line = (150..SCAN_HEIGHT - 150).contains(&y) && y % 40 < 24;
-        for x in 0..SCAN_WIDTH {
-            let ink = in_line && (120..SCAN_WIDTH - 120).contains(&x) && (x / 9 + y / 40) % 7 != 0;
-            let base: i32 = if ink { 60 } else { 228 - (x / 40) as i32 % 6 };
-            let noise = next();
-            for channel in 0..3 {
-                let amount = ((noise >> (channel * 8)) & 0x3f) as i32 - 32;
-                pixels.push((base + amount).clamp(0, 255) as u8);
-            }
-        }
-    }
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, SCAN_JPEG_QUALITY)
-        .encode(
-            &pixels,
-            SCAN_WIDTH,
-            SCAN_HEIGHT,
-            image::ExtendedColorType::Rgb8,
-        )
-        .map_err(|e| BenchError::Failed(format!("JPEG encoding failed: {e}")))?;
-    Ok(jpeg)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
@@ -1182,17 +1023,6 @@ fn in_process_peak(
         method: "VmHWM of /proc/self/status, reset by writing 5 to /proc/self/clear_refs just \
                  before mapping the file and one verify_pdf",
     })
-}
-
-/// A `kB` field of `/proc/self/status`.
-fn status_kib(field: &str) -> std::result::Result<u64, String> {
-    let status = fs::read_to_string("/proc/self/status")
-        .map_err(|e| format!("cannot read /proc/self/status: {e}"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.trim().strip_suffix("kB")?.trim().parse().ok())
-        .ok_or_else(|| format!("no {field} in /proc/self/status"))
 }
 
 /// A command run to completion per document, stdin closed, output captured; the time is the
