@@ -55,9 +55,15 @@ fn form_fields(revision: &PdfRevision) -> Result<Vec<FormField>, PadesError> {
         .filter_map(|f| f.as_reference().ok())
         .map(|id| (id, String::new(), None, 0))
         .collect();
+    // Each field object once: a field listing itself as a kid a million times must not
+    // put millions of copies on the stack per level.
+    let mut seen = std::collections::HashSet::new();
     while let Some((id, parent_name, inherited_type, depth)) = stack.pop() {
         if depth > 32 || found.len() > 10_000 {
             break; // a cycle or an absurd form: stop rather than loop
+        }
+        if !seen.insert(id) {
+            continue;
         }
         let Ok(dict) = revision.dictionary(id) else {
             continue;
@@ -99,7 +105,9 @@ fn form_fields(revision: &PdfRevision) -> Result<Vec<FormField>, PadesError> {
             None
         };
         for kid in kid_fields.into_iter().rev() {
-            stack.push((kid, name.clone(), field_type.clone(), depth + 1));
+            if !seen.contains(&kid) {
+                stack.push((kid, name.clone(), field_type.clone(), depth + 1));
+            }
         }
         found.push(FormField {
             id,

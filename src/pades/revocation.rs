@@ -157,8 +157,9 @@ fn last_reachable(leaf: &[u8], pool: &[Vec<u8>]) -> Vec<u8> {
             openssl_certificate(candidate).is_ok_and(|issuer| {
                 issuer.subject_name().try_cmp(cert.issuer_name()).ok()
                     == Some(std::cmp::Ordering::Equal)
-                    && cert
-                        .verify(&issuer.public_key().expect("parsed certificate has a key"))
+                    && issuer
+                        .public_key()
+                        .and_then(|key| cert.verify(&key))
                         .unwrap_or(false)
                     && **candidate != current
             })

@@ -55,6 +55,10 @@ pub fn texts(code: &str) -> (&'static str, &'static str) {
             "Tệp không có chữ ký số nào.",
             "The file has no digital signature.",
         ),
+        "signature-too-large" => (
+            "Tệp chữ ký quá lớn để là một chữ ký CMS.",
+            "The signature file is too large to be a CMS signature.",
+        ),
         "too-many-signatures" => (
             "Tệp có quá nhiều chữ ký: chỉ kiểm tra các chữ ký đầu tiên, nên không thể kết luận cả tệp hợp lệ.",
             "The file has too many signatures: only the first ones were checked, so the file as a whole cannot be judged valid.",

@@ -489,6 +489,10 @@ pub fn map_file(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
 /// Sub-filter name given to a detached CMS signature over a whole file (not a PDF field).
 const DETACHED_CMS: &str = "detached-cms";
 
+/// Largest detached signature read: a CMS with its chain and revocation data is tens of
+/// kilobytes, a few megabytes with large CRLs.
+pub const MAX_DETACHED_SIGNATURE: usize = 64 * 1024 * 1024;
+
 /// Verifies a detached CMS signature (`.p7s`, DER or PEM) over `data` (any file).
 pub fn verify_detached(
     data: &[u8],
@@ -496,6 +500,20 @@ pub fn verify_detached(
     name: &str,
     options: &VerifyOptions<'_>,
 ) -> Report {
+    let mut problems = Vec::new();
+    let signature = if signature.len() > MAX_DETACHED_SIGNATURE {
+        problems.push(structure::FormatProblem {
+            code: "signature-too-large",
+            detail: format!(
+                "the signature file has {} bytes, more than the {} MB a CMS signature needs",
+                signature.len(),
+                MAX_DETACHED_SIGNATURE >> 20
+            ),
+        });
+        &[][..]
+    } else {
+        signature
+    };
     let der = if signature.starts_with(b"-----BEGIN") {
         openssl::pkcs7::Pkcs7::from_pem(signature)
             .and_then(|p| p.to_der())
@@ -523,7 +541,7 @@ pub fn verify_detached(
         field_lock: None,
         coverage: Coverage::WholeFile,
         signed_end: data.len().max(1) as u64,
-        problems: Vec::new(),
+        problems,
     };
     let fetcher = (!options.offline).then(Fetcher::default);
     let no_dss = EvidencePool::default();

@@ -23,6 +23,15 @@ const ID_SIGNATURE_TIMESTAMP: &str = "1.2.840.113549.1.9.16.2.14";
 const ID_ADBE_REVOCATION: &str = "1.2.840.113583.1.1.8";
 const ID_RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
 
+/// Most certificates a SignedData may carry (real ones carry a chain and a few responder
+/// certificates): each is parsed to find the signer and offered to every path built.
+const MAX_CERTIFICATES: usize = 256;
+/// Most signature timestamps checked per signature (one is usual): each is a CMS
+/// verification and two path validations.
+const MAX_TIMESTAMP_TOKENS: usize = 8;
+/// Most OCSP responses and CRLs taken from the signed revocation archive, each.
+const MAX_ARCHIVED: usize = 256;
+
 /// Hash functions a signature may name, weak ones included so they can be reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashAlgorithm {
@@ -183,6 +192,9 @@ pub fn parse(der: &[u8]) -> Result<SignedDataFacts, String> {
                         certificates.push(cert.raw.to_vec());
                     }
                 }
+                if certificates.len() > MAX_CERTIFICATES {
+                    return Err(bad(&format!("more than {MAX_CERTIFICATES} certificates")));
+                }
             }
             0xa1 => {}
             _ => break,
@@ -287,7 +299,9 @@ pub fn parse(der: &[u8]) -> Result<SignedDataFacts, String> {
                 && let Some(values) = parts.get(1)
             {
                 for token in der_walk::children(values.value).unwrap_or_default() {
-                    facts.timestamp_tokens.push(token.raw.to_vec());
+                    if facts.timestamp_tokens.len() < MAX_TIMESTAMP_TOKENS {
+                        facts.timestamp_tokens.push(token.raw.to_vec());
+                    }
                 }
             }
         }
@@ -361,8 +375,12 @@ fn archived_revocation(value: &Tlv<'_>, facts: &mut SignedDataFacts) {
         };
         for item in der_walk::children(list.value).unwrap_or_default() {
             match part.tag {
-                0xa0 => facts.archived_crls.push(item.raw.to_vec()),
-                0xa1 => facts.archived_ocsp.push(item.raw.to_vec()),
+                0xa0 if facts.archived_crls.len() < MAX_ARCHIVED => {
+                    facts.archived_crls.push(item.raw.to_vec())
+                }
+                0xa1 if facts.archived_ocsp.len() < MAX_ARCHIVED => {
+                    facts.archived_ocsp.push(item.raw.to_vec())
+                }
                 _ => {}
             }
         }

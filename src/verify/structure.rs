@@ -82,15 +82,22 @@ pub fn revision_ends(file: &[u8]) -> Vec<u64> {
 /// Where a revision ending with `%%EOF` at `end` may be said to end: right after the
 /// marker, or after its end-of-line (both are used by signers).
 fn is_revision_end(ends: &[u64], file: &[u8], end: u64) -> bool {
-    ends.iter().any(|&e| {
-        if e == end {
-            return true;
-        }
-        // `e` includes the EOL; the marker itself ends 0-2 bytes earlier.
-        let marker_end = (e.saturating_sub(2)..=e)
-            .find(|&m| m >= 5 && file.get(m as usize - 5..m as usize) == Some(&b"%%EOF"[..]));
-        marker_end.is_some_and(|m| (m..=e).contains(&end))
-    })
+    // `ends` is ascending and only an end from `end` to two bytes after it can match: a
+    // binary search, not a scan (a file of millions of `%%EOF` markers, checked for each
+    // signature).
+    let from = ends.partition_point(|&e| e < end);
+    ends[from..]
+        .iter()
+        .take_while(|&&e| e <= end.saturating_add(2))
+        .any(|&e| {
+            if e == end {
+                return true;
+            }
+            // `e` includes the EOL; the marker itself ends 0-2 bytes earlier.
+            let marker_end = (e.saturating_sub(2)..=e)
+                .find(|&m| m >= 5 && file.get(m as usize - 5..m as usize) == Some(&b"%%EOF"[..]));
+            marker_end.is_some_and(|m| (m..=e).contains(&end))
+        })
 }
 
 /// Whether nothing but whitespace follows `end`.

@@ -14,3 +14,4 @@ mod storage;
 mod verify;
 mod verify_cert;
 mod verify_changes;
+mod verify_robustness;
