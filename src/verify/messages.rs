@@ -167,6 +167,10 @@ pub fn texts(code: &str) -> (&'static str, &'static str) {
             "Chứng thư của đơn vị cấp dấu thời gian không tin cậy hoặc không hợp lệ.",
             "The timestamp authority's certificate is not trusted or not valid.",
         ),
+        "timestamp-tsa-revoked" => (
+            "Chứng thư của đơn vị cấp dấu thời gian đã bị thu hồi trước khi cấp dấu thời gian này.",
+            "The timestamp authority's certificate was revoked before it issued this timestamp.",
+        ),
         "timestamp-not-tsa" => (
             "Chứng thư ký dấu thời gian không có mục đích cấp dấu thời gian.",
             "The timestamp's certificate is not for timestamping.",

@@ -840,6 +840,7 @@ fn check_token(
     token: &[u8],
     imprint_of: impl Fn(HashAlgorithm) -> Option<Vec<u8>>,
     pool: &[Vec<u8>],
+    document: &EvidencePool,
     poe: Option<OffsetDateTime>,
     fetcher: Option<&Fetcher>,
     options: &VerifyOptions<'_>,
@@ -870,6 +871,27 @@ fn check_token(
     let check_time = poe.unwrap_or(options.at);
     status::path_at(&tsa, &candidates, options.trust, fetcher, check_time)
         .map_err(|e| Message::warning("timestamp-untrusted", format!("at {check_time}: {e:?}")))?;
+    // A TSA revoked before it stamped proves nothing. Missing evidence is common for TSAs
+    // and is not held against the token (DSS does the same by default).
+    let statuses = status::revocation_of_path(
+        &path,
+        options.trust,
+        document,
+        &options.supplied,
+        fetcher,
+        facts.time,
+        options.at,
+    );
+    for (status, der) in statuses.iter().zip(&path) {
+        if let Revocation::Revoked { revoked_at, .. } = status
+            && revoked_at.is_none_or(|at| at <= facts.time)
+        {
+            let subject = CertificateInfo::from_der(der)
+                .map(|c| c.subject)
+                .unwrap_or_default();
+            return Err(Message::warning("timestamp-tsa-revoked", subject));
+        }
+    }
     Ok((facts, path))
 }
 
@@ -908,6 +930,7 @@ fn check_document_timestamp(
             &entry.contents,
             |alg| range_digest(file, range, alg),
             &pool,
+            dss,
             poe,
             fetcher,
             options,
@@ -1117,6 +1140,7 @@ fn check_signature(
             token,
             |alg| Some(alg.digest(&signature_value)),
             &pool,
+            dss,
             document_poe,
             fetcher,
             options,

@@ -704,3 +704,92 @@ fn long_term_data_validates_offline_years_later_until_the_timestamps_expire() {
         "{subindications:?}"
     );
 }
+
+#[test]
+fn a_timestamp_from_a_revoked_tsa_proves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pdf) = signed(dir.path(), "bt.pdf", &["--level", "B-T"]) else {
+        return;
+    };
+    // A CRL of the test issuing CA that revokes the TSA's certificate from 2026-01-01.
+    let tsa =
+        openssl::x509::X509::from_pem(&std::fs::read(pki::dir().join("tsa.crt")).unwrap()).unwrap();
+    let serial = tsa
+        .serial_number()
+        .to_bn()
+        .unwrap()
+        .to_hex_str()
+        .unwrap()
+        .to_string();
+    let subject: String = tsa
+        .subject_name()
+        .entries()
+        .map(|e| {
+            format!(
+                "/{}={}",
+                e.object().nid().short_name().unwrap_or("?"),
+                e.data().to_string().unwrap()
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("index.txt"),
+        format!("R\t360101000000Z\t260101000000Z\t{serial}\tunknown\t{subject}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("crlnumber"), "01\n").unwrap();
+    let config = format!(
+        "[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = {d}/index.txt\ncrlnumber = {d}/crlnumber\ncertificate = {p}/inter.crt\nprivate_key = {p}/inter.key\ndefault_md = sha256\ndefault_crl_days = 30\n",
+        d = dir.path().display(),
+        p = pki::dir().display()
+    );
+    std::fs::write(dir.path().join("ca.cnf"), config).unwrap();
+    let crl = dir.path().join("tsa-revoked.crl");
+    let status = Command::new("openssl")
+        .args(["ca", "-config"])
+        .arg(dir.path().join("ca.cnf"))
+        .args(["-gencrl", "-out"])
+        .arg(&crl)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let trust = trust_test_pki();
+    let root_crl = pki::dir().join("root.crl").display().to_string();
+    let (r, report) = verify(
+        &pdf,
+        &[
+            &trust[0],
+            &trust[1],
+            "--offline",
+            "--crl",
+            crl.to_str().unwrap(),
+            "--crl",
+            &root_crl,
+        ],
+    );
+    // The signer is fine, but the time is only what the signer claims.
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let signature = &report["signatures"][0];
+    assert!(signature["timestamp_time"].is_null(), "{signature}");
+    assert_eq!(signature["level"], "B-B");
+    assert!(
+        codes(signature).contains(&"timestamp-tsa-revoked".to_owned()),
+        "{signature}"
+    );
+    // With the ordinary CRL the same timestamp holds.
+    let inter_crl = pki::dir().join("inter.crl").display().to_string();
+    let (r, report) = verify(
+        &pdf,
+        &[
+            &trust[0],
+            &trust[1],
+            "--offline",
+            "--crl",
+            &inter_crl,
+            "--crl",
+            &root_crl,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(report["signatures"][0]["level"], "B-T");
+}
