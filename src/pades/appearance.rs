@@ -1108,6 +1108,65 @@ pub fn official_rect_below(hit: &AnchorHit, width: f64, height: f64) -> [f64; 4]
     normalized([a.0, a.1, b.0, b.1])
 }
 
+/// The page's `/Rotate` (inherited), as poppler reads it: 0, 90, 180 or 270.
+#[must_use]
+pub fn page_rotation(document: &Document, page: ObjectId) -> u16 {
+    PageFrame::of(document, page).rotation
+}
+
+/// Turns a rectangle laid out on the page as displayed (`[x0, y0, x1, y1]`, points from the
+/// bottom left of the displayed page, y up) into default user space for a page with crop box
+/// `page_box` and `/Rotate` `rotation`.
+#[must_use]
+pub fn displayed_to_user(page_box: [f64; 4], rotation: u16, rect: [f64; 4]) -> [f64; 4] {
+    let frame = PageFrame {
+        crop: normalized(page_box),
+        rotation,
+    };
+    let (_, height) = frame.displayed_size();
+    let a = frame.to_user(rect[0], height - rect[1]);
+    let b = frame.to_user(rect[2], height - rect[3]);
+    normalized([a.0, a.1, b.0, b.1])
+}
+
+/// The inverse of [`displayed_to_user`].
+#[must_use]
+pub fn user_to_displayed(page_box: [f64; 4], rotation: u16, rect: [f64; 4]) -> [f64; 4] {
+    let frame = PageFrame {
+        crop: normalized(page_box),
+        rotation,
+    };
+    let (_, height) = frame.displayed_size();
+    let a = frame.to_displayed(rect[0], rect[1]);
+    let b = frame.to_displayed(rect[2], rect[3]);
+    normalized([a.0, height - a.1, b.0, height - b.1])
+}
+
+/// The page box as displayed: `[0, 0, width, height]` of the page turned by `rotation`.
+#[must_use]
+pub fn displayed_box(page_box: [f64; 4], rotation: u16) -> [f64; 4] {
+    let frame = PageFrame {
+        crop: normalized(page_box),
+        rotation,
+    };
+    let (width, height) = frame.displayed_size();
+    [0.0, 0.0, width, height]
+}
+
+/// The `/Matrix` of an appearance drawn upright in `[0 0 width height]` (the size as
+/// displayed) for a page turned by `rotation`: it turns the form by the page's rotation so
+/// that it reads upright on the displayed page (as Acrobat and pyHanko do, with
+/// `/MK << /R rotation >>`).
+#[must_use]
+pub fn rotation_matrix(rotation: u16, width: f64, height: f64) -> [f64; 6] {
+    match rotation {
+        90 => [0.0, 1.0, -1.0, 0.0, height, 0.0],
+        180 => [-1.0, 0.0, 0.0, -1.0, width, height],
+        270 => [0.0, -1.0, 1.0, 0.0, 0.0, width],
+        _ => [1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+    }
+}
+
 /// A page's crop box and rotation: the frame in which poppler reports word boxes.
 #[derive(Debug, Clone, Copy)]
 struct PageFrame {
@@ -1144,6 +1203,15 @@ impl PageFrame {
             _ => 0,
         };
         PageFrame { crop, rotation }
+    }
+
+    /// The page's width and height as displayed.
+    fn displayed_size(self) -> (f64, f64) {
+        let [x0, y0, x1, y1] = self.crop;
+        match self.rotation {
+            90 | 270 => (y1 - y0, x1 - x0),
+            _ => (x1 - x0, y1 - y0),
+        }
     }
 
     /// Shown coordinates (from the top left of the page as displayed, y down) → user space.

@@ -700,6 +700,8 @@ pub struct Widget<'a> {
     /// appearance at all (pyHanko counts an appearance added after a DocMDP P=1
     /// certification as form filling, which P=1 forbids; a bare widget is what PAdES allows).
     pub appearance: Option<ObjectId>,
+    /// The page's `/Rotate`: the appearance is turned by it, recorded as `/MK << /R >>`.
+    pub rotation: u16,
 }
 
 /// Adds a new signature field with its widget, or fills `existing`, pointing at the
@@ -716,19 +718,20 @@ pub fn attach_field(
         page,
         rect,
         appearance,
+        rotation,
     } = *widget_spec;
     if let Some(field) = existing {
         let mut dict = revision.dictionary(field.id)?.clone();
         dict.set("V", Object::Reference(value));
         match field.widget {
             Some(widget) if widget == field.id => {
-                set_appearance(&mut dict, appearance);
+                set_appearance(&mut dict, appearance, rotation);
                 update.set(field.id, dict);
             }
             Some(widget) => {
                 update.set(field.id, dict);
                 let mut widget_dict = revision.dictionary(widget)?.clone();
-                set_appearance(&mut widget_dict, appearance);
+                set_appearance(&mut widget_dict, appearance, rotation);
                 update.set(widget, widget_dict);
             }
             None => update.set(field.id, dict),
@@ -750,18 +753,26 @@ pub fn attach_field(
         Object::Array(rect.iter().map(|v| Object::Real(*v as f32)).collect()),
     );
     field.set("P", Object::Reference(page));
-    set_appearance(&mut field, appearance);
+    set_appearance(&mut field, appearance, rotation);
     update.set(field_id, field);
     add_to_page_annots(revision, update, page, field_id)?;
     ensure_sig_flags(revision, update, Some(field_id))?;
     Ok(())
 }
 
-fn set_appearance(dict: &mut Dictionary, appearance: Option<ObjectId>) {
+fn set_appearance(dict: &mut Dictionary, appearance: Option<ObjectId>, rotation: u16) {
     if let Some(appearance) = appearance {
         let mut ap = Dictionary::new();
         ap.set("N", Object::Reference(appearance));
         dict.set("AP", Object::Dictionary(ap));
+        if rotation != 0 {
+            let mut mk = match dict.get(b"MK") {
+                Ok(Object::Dictionary(mk)) => mk.clone(),
+                _ => Dictionary::new(),
+            };
+            mk.set("R", i64::from(rotation));
+            dict.set("MK", Object::Dictionary(mk));
+        }
     }
 }
 

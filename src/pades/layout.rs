@@ -128,7 +128,19 @@ pub fn plan(
                 None => {
                     let (page, official) = official_signature(&revision)?;
                     let block = appearance::organization_side_size(&lines, qr.is_some())?;
-                    (page, appearance::seal_rect(official, seal_pt, block))
+                    // Laid out on the page as displayed, then turned into user space.
+                    let page_id = document::page_id(&revision, page)?;
+                    let page_box = document::page_box(&revision, page_id);
+                    let rotation = appearance::page_rotation(&revision.document, page_id);
+                    let shown = appearance::seal_rect(
+                        appearance::user_to_displayed(page_box, rotation, official),
+                        seal_pt,
+                        block,
+                    );
+                    (
+                        page,
+                        appearance::displayed_to_user(page_box, rotation, shown),
+                    )
                 }
             };
             Visible {
@@ -188,7 +200,15 @@ fn stamp(
         None => {
             let (width, height) = appearance::stamp_size(&lines, qr.is_some())?;
             let page_id = document::page_id(revision, page)?;
-            appearance::stamp_rect(document::page_box(revision, page_id), width, height)
+            // Laid out on the page as displayed, then turned into user space.
+            let page_box = document::page_box(revision, page_id);
+            let rotation = appearance::page_rotation(&revision.document, page_id);
+            let shown = appearance::stamp_rect(
+                appearance::displayed_box(page_box, rotation),
+                width,
+                height,
+            );
+            appearance::displayed_to_user(page_box, rotation, shown)
         }
     };
     Ok(Visible {

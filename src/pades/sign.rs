@@ -594,18 +594,35 @@ impl<'k> SigningSession<'k> {
                 .map_or_else(|| document::page_id(&revision, page_index), Ok)?,
             None => document::page_id(&revision, page_index)?,
         };
+        // On a page with /Rotate the appearance is drawn upright at its size as displayed and
+        // turned by the page's rotation (/Matrix, and /MK /R on the widget), so it reads
+        // upright on the displayed page, as Acrobat and pyHanko do.
+        let rotation = super::appearance::page_rotation(&revision.document, page);
         let appearance_id = match options.visible {
             Some(visible) => {
-                let width = (rect[2] - rect[0]).abs();
-                let height = (rect[3] - rect[1]).abs();
+                let mut width = (rect[2] - rect[0]).abs();
+                let mut height = (rect[3] - rect[1]).abs();
+                if rotation % 180 == 90 {
+                    std::mem::swap(&mut width, &mut height);
+                }
                 let mut allocate = || update.allocate();
-                let (id, objects) = super::appearance::build(
+                let (id, mut objects) = super::appearance::build(
                     &visible.appearance,
                     width,
                     height,
                     visible.qr.as_deref(),
                     &mut allocate,
                 )?;
+                if let Some((_, lopdf::Object::Stream(form))) = objects.first_mut() {
+                    let matrix = super::appearance::rotation_matrix(rotation, width, height);
+                    form.dict.set(
+                        "Matrix",
+                        matrix
+                            .iter()
+                            .map(|&v| lopdf::Object::Real(v as f32))
+                            .collect::<Vec<_>>(),
+                    );
+                }
                 for (object_id, object) in objects {
                     update.set(object_id, object);
                 }
@@ -623,6 +640,7 @@ impl<'k> SigningSession<'k> {
                 page,
                 rect,
                 appearance: Some(appearance_id),
+                rotation,
             },
         )?;
         if options.info.certify.is_some() {
@@ -1540,6 +1558,7 @@ fn append_document_timestamp(
             page,
             rect: [0.0; 4],
             appearance: None,
+            rotation: 0,
         },
     )?;
     update.set_raw(signature_id, dictionary.body.clone());

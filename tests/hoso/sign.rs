@@ -1587,3 +1587,99 @@ fn seed_values_of_the_field_are_obeyed() {
         }
     }
 }
+
+/// `pdftoppm -r 50` of page 1, as an RGB image.
+fn render_page_1(pdf: &Path, dir: &Path, name: &str) -> image::RgbImage {
+    let prefix = dir.join(name);
+    let out = Command::new("pdftoppm")
+        .args(["-r", "50", "-f", "1", "-l", "1", "-singlefile", "-png"])
+        .arg(pdf)
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image::open(prefix.with_extension("png")).unwrap().to_rgb8()
+}
+
+/// Issue #4: on a page with `/Rotate` the stamp is placed at the top right of the page as
+/// displayed and reads upright there (pdftotext follows the rotation), and stays valid.
+#[test]
+fn stamps_on_rotated_pages_read_upright_at_the_displayed_top_right() {
+    let dir = tempfile::tempdir().unwrap();
+    for rotation in [90_i64, 180, 270] {
+        let mut document = lopdf::Document::load(sample()).unwrap();
+        let first = *document.get_pages().get(&1).unwrap();
+        document
+            .get_dictionary_mut(first)
+            .unwrap()
+            .set("Rotate", rotation);
+        let input = dir.path().join(format!("rotated-{rotation}.pdf"));
+        document.save(&input).unwrap();
+        let output = dir.path().join(format!("signed-{rotation}.pdf"));
+        let r = sign(
+            &input,
+            &output,
+            &[
+                "--p12",
+                &p12("organization"),
+                "--appearance",
+                "copy",
+                "--copy-type",
+                "SAO Y",
+            ],
+        );
+        assert_eq!(r.code, 0, "{rotation}: {}", r.stderr);
+
+        // The widget records the rotation, and its appearance is turned by it.
+        let signed = lopdf::Document::load(&output).unwrap();
+        let widget = signed
+            .objects
+            .values()
+            .filter_map(|o| o.as_dict().ok())
+            .find(|d| d.get(b"FT").and_then(|t| t.as_name()).ok() == Some(b"Sig"))
+            .unwrap();
+        let mk = widget.get(b"MK").unwrap().as_dict().unwrap();
+        assert_eq!(mk.get(b"R").unwrap().as_i64().unwrap(), rotation);
+
+        if let Some(text) = page_text(&output) {
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            for expected in ["SAO Y", "UBND xã Tân Phú (TEST ONLY)", "Thời gian ký: "] {
+                assert!(
+                    lines.iter().any(|l| l.starts_with(expected)),
+                    "{rotation}: no line starting {expected:?} in\n{text}"
+                );
+            }
+        }
+        if pki::tool("pdftoppm") {
+            // The stamp's ink: what signing changed on the rendered page.
+            let before = render_page_1(&input, dir.path(), &format!("before-{rotation}"));
+            let after = render_page_1(&output, dir.path(), &format!("after-{rotation}"));
+            assert_eq!(before.dimensions(), after.dimensions());
+            let (width, height) = after.dimensions();
+            if rotation != 180 {
+                assert!(width > height, "{rotation}: the page is not shown turned");
+            }
+            let (mut inside, mut outside) = (0, 0);
+            for (x, y, pixel) in after.enumerate_pixels() {
+                if pixel != before.get_pixel(x, y) {
+                    if x >= width / 2 && y < height / 2 {
+                        inside += 1;
+                    } else {
+                        outside += 1;
+                    }
+                }
+            }
+            assert!(inside > 50, "{rotation}: no stamp in the top right quarter");
+            assert_eq!(outside, 0, "{rotation}: stamp ink outside the top right");
+        }
+        assert_pdfsig_valid(&output, true);
+        if pki::pyhanko().is_some() {
+            let (ok, report) = pki::pyhanko_validate(&output, &root(), &["--no-revocation-check"]);
+            assert!(ok, "{rotation}: {report}");
+        }
+    }
+}
