@@ -200,6 +200,29 @@ pub(crate) fn status_kib(field: &str) -> std::result::Result<u64, String> {
         .ok_or_else(|| format!("no {field} in /proc/self/status"))
 }
 
+pub(crate) fn megabytes(bytes: u64) -> String {
+    let mb = bytes as f64 / 1e6;
+    if mb >= 10.0 {
+        format!("{mb:.1} MB")
+    } else {
+        format!("{mb:.2} MB")
+    }
+}
+
+pub(crate) fn mebibytes(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+pub(crate) fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,7 +64,8 @@ use lopdf::Document;
 use serde::{Deserialize, Serialize};
 
 use super::inputs::{
-    SCAN_PAGES, TEXT_PAGES, non_negative_seconds, repository, save, scan_pdf, status_kib, text_pdf,
+    SCAN_PAGES, TEXT_PAGES, mebibytes, megabytes, non_negative_seconds, repository, save, scan_pdf,
+    status_kib, text_pdf, today,
 };
 use time::OffsetDateTime;
 
@@ -1457,29 +1458,6 @@ fn milliseconds(per_s: Option<f64>) -> String {
 
 fn number(value: Option<f64>, decimals: usize) -> String {
     value.map_or("—".into(), |v| format!("{v:.decimals$}"))
-}
-
-fn megabytes(bytes: u64) -> String {
-    let mb = bytes as f64 / 1e6;
-    if mb >= 10.0 {
-        format!("{mb:.1} MB")
-    } else {
-        format!("{mb:.2} MB")
-    }
-}
-
-fn mebibytes(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-fn today() -> String {
-    let now = OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
 }
 
 #[cfg(test)]

@@ -106,7 +106,8 @@ use lopdf::Document;
 use serde::{Deserialize, Serialize};
 
 use super::inputs::{
-    SCAN_PAGES, TEXT_PAGES, non_negative_seconds, repository, save, scan_pdf, status_kib, text_pdf,
+    SCAN_PAGES, TEXT_PAGES, mebibytes, megabytes, non_negative_seconds, repository, save, scan_pdf,
+    status_kib, text_pdf, today,
 };
 use time::OffsetDateTime;
 
@@ -1295,12 +1296,17 @@ fn run_pyhanko(python: &Path, input: &Input, crls: &[PathBuf], plan: &Plan) -> R
         .args(["--iterations", &plan.iterations.to_string()])
         .args(["--seconds", &plan.seconds.to_string()])
         .stdin(Stdio::null());
+    peer_report(&mut command, "pyhanko_verify_bench.py")
+}
+
+/// Runs a peer script and reads the JSON report it prints on its last non-empty line.
+fn peer_report<T: serde::de::DeserializeOwned>(command: &mut Command, script: &str) -> Result<T> {
     let output = command
         .output()
-        .context(|| "cannot start pyhanko_verify_bench.py".to_owned())?;
+        .context(|| format!("cannot start {script}"))?;
     if !output.status.success() {
         return Err(BenchError::Failed(format!(
-            "pyhanko_verify_bench.py: {}\n{}",
+            "{script}: {}\n{}",
             output.status,
             output_text(&output)
         )));
@@ -1310,7 +1316,7 @@ fn run_pyhanko(python: &Path, input: &Input, crls: &[PathBuf], plan: &Plan) -> R
         .lines()
         .rfind(|line| !line.trim().is_empty())
         .unwrap_or("");
-    serde_json::from_str(last).context(|| format!("pyhanko_verify_bench.py printed {last:?}"))
+    serde_json::from_str(last).context(|| format!("{script} printed {last:?}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1859,23 +1865,7 @@ fn run_pyhanko_corpus(
     if matches!(reader, Reader::Lenient) {
         command.arg("--lenient");
     }
-    let output = command
-        .output()
-        .context(|| "cannot start pyhanko_verify_corpus.py".to_owned())?;
-    if !output.status.success() {
-        return Err(BenchError::Failed(format!(
-            "pyhanko_verify_corpus.py: {}\n{}",
-            output.status,
-            output_text(&output)
-        )));
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let last = stdout
-        .lines()
-        .rfind(|line| !line.trim().is_empty())
-        .unwrap_or("");
-    let run: PyCorpusRun = serde_json::from_str(last)
-        .context(|| "pyhanko_verify_corpus.py printed no JSON report".to_owned())?;
+    let run: PyCorpusRun = peer_report(&mut command, "pyhanko_verify_corpus.py")?;
     let same_files = run.files.len() == files.len()
         && run
             .files
@@ -2418,29 +2408,6 @@ fn rate(value: Option<f64>) -> String {
         Some(v) => format!("{v:.2}"),
         None => "—".into(),
     }
-}
-
-fn megabytes(bytes: u64) -> String {
-    let mb = bytes as f64 / 1e6;
-    if mb >= 10.0 {
-        format!("{mb:.1} MB")
-    } else {
-        format!("{mb:.2} MB")
-    }
-}
-
-fn mebibytes(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-fn today() -> String {
-    let now = OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
 }
 
 #[cfg(test)]
