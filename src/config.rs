@@ -49,6 +49,8 @@ pub struct Config {
     pub log: Option<String>,
     /// Electronic ID of the agency whose desk receives dossiers (the prefix of dossier codes).
     pub agency_code: AgencyCode,
+    /// Folder scanners drop files into; `hoso serve` ingests them (`pipeline::inbox`).
+    pub inbox: Option<PathBuf>,
 }
 
 /// Which database backend, parsed from a URL.
@@ -145,6 +147,7 @@ pub struct ConfigFile {
     pub jobs: Option<usize>,
     pub log: Option<String>,
     pub agency_code: Option<String>,
+    pub inbox: Option<PathBuf>,
 }
 
 /// Values from the environment and the command line, already merged by clap
@@ -162,6 +165,7 @@ pub struct Overrides {
     pub jobs: Option<usize>,
     pub log: Option<String>,
     pub agency_code: Option<String>,
+    pub inbox: Option<PathBuf>,
 }
 
 impl Config {
@@ -260,6 +264,7 @@ impl Config {
             jobs,
             log,
             agency_code,
+            inbox: overrides.inbox.or(file.inbox),
         })
     }
 

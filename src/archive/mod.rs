@@ -56,8 +56,10 @@ macro_rules! on_db {
 pub mod audit;
 pub mod calendar;
 pub mod codes;
+pub mod documents;
 pub mod dossiers;
 pub mod procedures;
+pub mod search;
 mod tx;
 
 /// `at` as the archive stores it: UTC, whole seconds.
@@ -241,6 +243,18 @@ pub enum ArchiveError {
     DossierCodeInvalid { value: String },
     #[error("no dossier {code}")]
     DossierNotFound { code: String },
+    #[error("no document {document_id}")]
+    DocumentNotFound { document_id: i64 },
+    #[error("document metadata is invalid: {reason}")]
+    MetadataInvalid { reason: String },
+    #[error("no document version {version_id}")]
+    VersionNotFound { version_id: i64 },
+    #[error("document {document_id} is at version {latest}, not {expected}: reload and try again")]
+    VersionConflict {
+        document_id: i64,
+        expected: i64,
+        latest: i64,
+    },
     #[error("invalid {field} {value:?}: {reason}")]
     FieldInvalid {
         field: &'static str,
@@ -285,6 +299,10 @@ impl Coded for ArchiveError {
             ArchiveError::DataDir { .. } => "data-dir-unusable",
             ArchiveError::DossierCodeInvalid { .. } => "dossier-code-invalid",
             ArchiveError::DossierNotFound { .. } => "dossier-not-found",
+            ArchiveError::DocumentNotFound { .. } => "document-not-found",
+            ArchiveError::MetadataInvalid { .. } => "metadata-invalid",
+            ArchiveError::VersionNotFound { .. } => "version-not-found",
+            ArchiveError::VersionConflict { .. } => "version-conflict",
             ArchiveError::FieldInvalid { .. } => "field-invalid",
             ArchiveError::HolidayExists { .. } => "holiday-exists",
             ArchiveError::HolidayNotFound { .. } => "holiday-not-found",
@@ -301,6 +319,8 @@ impl Coded for ArchiveError {
         match self {
             ArchiveError::BlobNotFound { .. }
             | ArchiveError::DossierNotFound { .. }
+            | ArchiveError::DocumentNotFound { .. }
+            | ArchiveError::VersionNotFound { .. }
             | ArchiveError::HolidayNotFound { .. }
             | ArchiveError::ProcedureNotFound { .. } => ErrorClass::NotFound,
             ArchiveError::AgencyCodeInvalid { .. }
@@ -309,10 +329,11 @@ impl Coded for ArchiveError {
             | ArchiveError::CatalogueUnreadable { .. }
             | ArchiveError::DossierCodeInvalid { .. }
             | ArchiveError::FieldInvalid { .. }
+            | ArchiveError::MetadataInvalid { .. }
             | ArchiveError::ProcedureCodeInvalid { .. } => ErrorClass::InvalidInput,
-            ArchiveError::HolidayExists { .. } | ArchiveError::TransitionInvalid { .. } => {
-                ErrorClass::Conflict
-            }
+            ArchiveError::HolidayExists { .. }
+            | ArchiveError::TransitionInvalid { .. }
+            | ArchiveError::VersionConflict { .. } => ErrorClass::Conflict,
             ArchiveError::AuditChainBroken { .. } | ArchiveError::Corrupt { .. } => {
                 ErrorClass::Internal
             }
@@ -351,6 +372,22 @@ impl Coded for ArchiveError {
                 "Mã hồ sơ {value:?} không đúng định dạng (MÃ-CƠ-QUAN-YYMMDD-AANNNN)."
             ),
             ArchiveError::DossierNotFound { code } => format!("Không tìm thấy hồ sơ {code}."),
+            ArchiveError::DocumentNotFound { document_id } => {
+                format!("Không tìm thấy tài liệu số {document_id}.")
+            }
+            ArchiveError::MetadataInvalid { reason } => {
+                format!("Siêu dữ liệu văn bản không hợp lệ: {reason}.")
+            }
+            ArchiveError::VersionNotFound { version_id } => {
+                format!("Không tìm thấy phiên bản tài liệu số {version_id}.")
+            }
+            ArchiveError::VersionConflict {
+                document_id,
+                latest,
+                ..
+            } => format!(
+                "Tài liệu số {document_id} vừa có phiên bản mới ({latest}); hãy tải lại rồi thực hiện lại."
+            ),
             ArchiveError::FieldInvalid { field, value, .. } => {
                 format!("Giá trị {value:?} của trường `{field}` không hợp lệ.")
             }

@@ -4,6 +4,7 @@
 
 mod archive_model;
 mod cli;
+mod documents;
 mod helpers;
 mod http;
 mod ocr;

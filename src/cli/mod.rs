@@ -19,6 +19,8 @@ use crate::ocr::Languages;
 use crate::pipeline::Pipeline;
 use crate::trust::TrustStore;
 
+mod documents;
+
 /// hoso (hồ sơ): số hóa, ký số, kiểm tra và lưu trữ hồ sơ cho Bộ phận Một cửa.
 /// Document engine for one-stop offices: digitize, sign, verify, archive.
 #[derive(Debug, Parser)]
@@ -81,7 +83,11 @@ enum Command {
     /// Kiểm tra một chứng thư số / Check a certificate alone: chain, validity, revocation
     VerifyCert(VerifyCertArgs),
     /// Đưa tài liệu vào kho lưu trữ / Ingest documents into the archive (issue #6)
-    Ingest(IngestArgs),
+    Ingest(documents::IngestArgs),
+    /// Tài liệu trong kho: xem, lấy ra, sửa siêu dữ liệu, kiểm tra lại chữ ký / Documents:
+    /// show, get, edit metadata, re-verify
+    #[command(subcommand)]
+    Document(documents::DocumentCommand),
     /// Tìm kiếm hồ sơ, tài liệu / Search the archive (issue #6)
     Search(SearchArgs),
     /// Danh mục thủ tục hành chính / The procedure catalogue (TTHC)
@@ -110,6 +116,11 @@ struct ServeArgs {
     /// Address and port to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "HOSO_LISTEN", value_name = "ADDR:PORT")]
     listen: Option<SocketAddr>,
+    /// Thư mục máy quét thả tệp vào / Folder scanners drop files into: each file is stored
+    /// once (OCR for scans), then moved to done/ or failed/ (with NAME.reason.txt);
+    /// DIR/<dossier code>/ holds the papers of that dossier
+    #[arg(long, env = "HOSO_INBOX", value_name = "DIR")]
+    inbox: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -422,13 +433,6 @@ fn parse_rfc3339(text: &str) -> std::result::Result<time::OffsetDateTime, String
 }
 
 #[derive(Debug, Args)]
-struct IngestArgs {
-    /// Files to store
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
-}
-
-#[derive(Debug, Args)]
 struct SearchArgs {
     /// Words to look for (diacritics optional)
     query: String,
@@ -664,6 +668,10 @@ pub fn main() -> ExitCode {
         jobs: cli.global.jobs.map(usize::from),
         log: cli.global.log,
         agency_code: cli.global.agency_code,
+        inbox: match &cli.command {
+            Command::Serve(args) => args.inbox.clone(),
+            _ => None,
+        },
     };
     let config = match Config::resolve(overrides) {
         Ok(config) => config,
@@ -687,7 +695,8 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign(&config, *args),
         Command::Verify(args) => return verify(&config, args),
         Command::VerifyCert(args) => return verify_cert(&config, args),
-        Command::Ingest(_) => Err(Error::NotImplemented { command: "ingest" }),
+        Command::Ingest(args) => return documents::ingest(&config, args),
+        Command::Document(command) => return documents::document(config, command),
         Command::Search(_) => Err(Error::NotImplemented { command: "search" }),
         Command::Procedure(command) => with_runtime(procedure(config, command)),
         Command::Dossier(command) => with_runtime(dossier(config, command)),
@@ -810,6 +819,19 @@ async fn serve(config: Config) -> Result<()> {
     }
     let pipeline = Arc::new(Pipeline::open(&config).await?);
     tracing::info!(database = pipeline.archive().backend(), data_dir = %config.data_dir.display(), "kho lưu trữ sẵn sàng (archive ready)");
+    let (stop_inbox, inbox_stopped) = tokio::sync::watch::channel(false);
+    let inbox = match &config.inbox {
+        Some(dir) => {
+            crate::pipeline::inbox::prepare(dir)?;
+            let options = crate::pipeline::inbox::InboxOptions::new(dir.clone());
+            Some(tokio::spawn(crate::pipeline::inbox::watch(
+                pipeline.clone(),
+                options,
+                inbox_stopped,
+            )))
+        }
+        None => None,
+    };
     let state = crate::http::AppState {
         pipeline: pipeline.clone(),
     };
@@ -829,6 +851,11 @@ async fn serve(config: Config) -> Result<()> {
     })
     .await
     .map_err(|e| Error::Task(format!("HTTP server on {}: {e}", config.listen)))?;
+    // The watcher finishes the file in hand, then stops.
+    let _ = stop_inbox.send(true);
+    if let Some(watcher) = inbox {
+        let _ = watcher.await;
+    }
     pipeline.close().await;
     tracing::info!("đã dừng (stopped)");
     Ok(())

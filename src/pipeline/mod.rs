@@ -9,7 +9,8 @@
 //! HTTP handlers, CLI commands and the inbox watcher all call these functions, so every entry
 //! point gets the same limits and the same bookkeeping.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 use tokio::io::AsyncRead;
@@ -20,12 +21,24 @@ use crate::archive::blob::{BlobStore, LocalBlobStore};
 use crate::archive::{Archive, BlobRecord};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::ocr::{EnginePool, Languages};
+use crate::trust::TrustStore;
+
+pub mod inbox;
+pub mod ingest;
+mod read;
 
 /// Shared handles of a running hoso: the archive, the blob store and the CPU budget.
 pub struct Pipeline {
     archive: Archive,
     blobs: Arc<dyn BlobStore>,
     cpu_permits: Arc<Semaphore>,
+    jobs: usize,
+    /// Tesseract engines, created on first use and reused by every OCR job.
+    engines: Arc<EnginePool>,
+    trust_dirs: Vec<PathBuf>,
+    /// The trust store, loaded on first use (a signed upload) and kept.
+    trust: Mutex<Option<Arc<TrustStore>>>,
 }
 
 /// Outcome of each readiness check; `None` means healthy.
@@ -49,16 +62,63 @@ impl Pipeline {
     pub async fn open(config: &Config) -> Result<Self> {
         let archive = Archive::connect(&config.database).await?;
         let blobs = LocalBlobStore::open(config.blob_dir())?;
-        Ok(Self::new(archive, Arc::new(blobs), config.jobs))
+        Ok(Self::new(archive, Arc::new(blobs), config.jobs)
+            .with_ocr_languages(config.ocr_languages.clone())
+            .with_trust_dirs(config.trust_dirs.clone()))
     }
 
-    /// Assembles a pipeline from parts (tests use this with their own database).
+    /// Assembles a pipeline from parts (tests use this with their own database); OCR in the
+    /// default languages, no trust anchors until [`Pipeline::with_trust_dirs`].
     pub fn new(archive: Archive, blobs: Arc<dyn BlobStore>, jobs: usize) -> Self {
         Self {
             archive,
             blobs,
             cpu_permits: Arc::new(Semaphore::new(jobs.max(1))),
+            jobs: jobs.max(1),
+            engines: Arc::new(EnginePool::new(Languages::default())),
+            trust_dirs: Vec::new(),
+            trust: Mutex::new(None),
         }
+    }
+
+    /// OCR in `languages` (e.g. `vie+eng`).
+    #[must_use]
+    pub fn with_ocr_languages(mut self, languages: Languages) -> Self {
+        self.engines = Arc::new(EnginePool::new(languages));
+        self
+    }
+
+    /// Trust anchors for verifying signed uploads, loaded from `dirs` when first needed.
+    #[must_use]
+    pub fn with_trust_dirs(mut self, dirs: Vec<PathBuf>) -> Self {
+        self.trust_dirs = dirs;
+        self
+    }
+
+    /// How many CPU-bound jobs run at once.
+    pub fn jobs(&self) -> usize {
+        self.jobs
+    }
+
+    pub fn engines(&self) -> &Arc<EnginePool> {
+        &self.engines
+    }
+
+    /// The trust store, loaded once.
+    ///
+    /// # Errors
+    /// A trust folder that cannot be read, or a certificate in it that does not parse.
+    pub fn trust(&self) -> Result<Arc<TrustStore>> {
+        let mut slot = self
+            .trust
+            .lock()
+            .map_err(|_| Error::Task("trust store lock poisoned".to_owned()))?;
+        if let Some(store) = slot.as_ref() {
+            return Ok(store.clone());
+        }
+        let store = Arc::new(TrustStore::load(&self.trust_dirs)?);
+        *slot = Some(store.clone());
+        Ok(store)
     }
 
     pub fn archive(&self) -> &Archive {

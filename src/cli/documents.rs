@@ -1,0 +1,476 @@
+//! `hoso ingest` and `hoso document …`: putting files into the archive and looking at what
+//! it keeps of them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{Format, actor_or_login, report, to_json, vn_time, with_runtime};
+use crate::archive::ArchiveError;
+use crate::archive::codes::DossierCode;
+use crate::archive::documents::{
+    DocumentMetadata, DocumentRecord, DocumentRole, NewVersion, VersionKind,
+};
+use crate::config::Config;
+use crate::error::{Coded, Error, Result};
+use crate::pipeline::Pipeline;
+use crate::pipeline::ingest::{IngestOutcome, IngestRequest};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum RoleArg {
+    /// Thành phần hồ sơ (a paper handed in)
+    Input,
+    /// Kết quả giải quyết
+    Result,
+    /// Văn bản đi
+    Outgoing,
+    /// Văn bản đến
+    Incoming,
+    /// Bản sao điện tử có chứng thực
+    CertifiedCopy,
+    /// Tài liệu kèm theo
+    Attachment,
+}
+
+impl From<RoleArg> for DocumentRole {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Input => DocumentRole::Input,
+            RoleArg::Result => DocumentRole::Result,
+            RoleArg::Outgoing => DocumentRole::Outgoing,
+            RoleArg::Incoming => DocumentRole::Incoming,
+            RoleArg::CertifiedCopy => DocumentRole::CertifiedCopy,
+            RoleArg::Attachment => DocumentRole::Attachment,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(super) struct IngestArgs {
+    /// Files to store (PDF, PNG, JPEG, TIFF scans; other files are kept as they are)
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The dossier the files belong to (AGENCY-YYMMDD-AANNNN)
+    #[arg(long, value_name = "CODE")]
+    dossier: Option<String>,
+    /// What the files are in the dossier
+    #[arg(long, value_enum, default_value_t = RoleArg::Input)]
+    role: RoleArg,
+    /// Recognize scans (OCR) into a searchable PDF, stored as version 2
+    #[arg(long)]
+    ocr: bool,
+    /// Decree 30 metadata as JSON, or @FILE: {"type_name":"Quyết định","code_number":"12",
+    /// "code_notation":"QĐ-UBND","issued_date":"2026-03-05","organ_name":"…","subject":"…"}
+    #[arg(long, value_name = "JSON")]
+    metadata: Option<String>,
+    /// Verify signed PDFs without fetching OCSP, CRL or certificates
+    #[arg(long)]
+    offline: bool,
+    /// Who stores them, for the audit trail [default: the login name]
+    #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum DocumentCommand {
+    /// Xem tài liệu, các phiên bản và chữ ký / Show a document, its versions and signatures
+    Show {
+        id: i64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Lấy nội dung một phiên bản ra tệp / Write a version's content to a file
+    #[command(disable_version_flag = true)]
+    Get {
+        id: i64,
+        /// Version number [default: the newest]
+        #[arg(long)]
+        version: Option<i64>,
+        /// Output file (must not exist)
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+        actor: Option<String>,
+    },
+    /// In văn bản nhận dạng (OCR) / Print the recognized text of a version
+    #[command(disable_version_flag = true)]
+    Text {
+        id: i64,
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Sửa siêu dữ liệu (tạo phiên bản mới) / Correct metadata: a new version, same content
+    Edit {
+        id: i64,
+        /// The fields to change, as JSON (or @FILE); the others are kept
+        #[arg(long, value_name = "JSON")]
+        metadata: String,
+        /// Why (kept in the history)
+        #[arg(long)]
+        reason: String,
+        #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+        actor: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Kiểm tra lại chữ ký và lưu báo cáo / Re-verify a version's signatures and store the report
+    #[command(disable_version_flag = true)]
+    Verify {
+        id: i64,
+        #[arg(long)]
+        version: Option<i64>,
+        #[arg(long)]
+        offline: bool,
+        #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+        actor: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// `--metadata` text: JSON, or `@FILE` holding JSON.
+fn metadata_arg(text: &str) -> Result<DocumentMetadata> {
+    let json = match text.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            Error::Archive(ArchiveError::MetadataInvalid {
+                reason: format!("cannot read {path}: {e}"),
+            })
+        })?,
+        None => text.to_owned(),
+    };
+    Ok(DocumentMetadata::from_json(&json)?)
+}
+
+fn dossier_code(text: &str) -> Result<DossierCode> {
+    DossierCode::parse(text)
+        .map_err(|value| Error::Archive(ArchiveError::DossierCodeInvalid { value }))
+}
+
+fn render_outcome(outcome: &IngestOutcome) -> String {
+    let mut line = if outcome.duplicate {
+        format!(
+            "{}: đã có trong hồ sơ, không lưu lại (already stored) → tài liệu (document) {} phiên bản (version) {}",
+            outcome.file, outcome.id, outcome.version
+        )
+    } else {
+        format!(
+            "{}: đã lưu (stored) → tài liệu (document) {} phiên bản (version) {}  sha256 {}",
+            outcome.file, outcome.id, outcome.version, outcome.sha256
+        )
+    };
+    if let Some(ocr) = &outcome.ocr {
+        line.push_str(&format!(
+            "\n  OCR: {} trang (pages), {} ký tự (characters){}",
+            ocr.pages,
+            ocr.characters,
+            ocr.mean_confidence
+                .map(|c| format!(", độ tin cậy (confidence) {c:.0}"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(s) = &outcome.signatures {
+        line.push_str(&format!(
+            "\n  chữ ký (signatures): {} → {}",
+            s.count, s.indication
+        ));
+    }
+    line
+}
+
+/// `hoso ingest`: every file is tried; exit 1 when any failed (each failure is reported
+/// with its code, the others are stored).
+pub(super) fn ingest(config: &Config, args: IngestArgs) -> ExitCode {
+    let result = with_runtime_value(async {
+        let dossier = args.dossier.as_deref().map(dossier_code).transpose()?;
+        let metadata = match &args.metadata {
+            Some(text) => metadata_arg(text)?,
+            None => DocumentMetadata::default(),
+        };
+        let pipeline = Arc::new(Pipeline::open(config).await?);
+        let actor = actor_or_login(args.actor.clone());
+        let mut outcomes = Vec::new();
+        let mut failures = Vec::new();
+        for file in &args.files {
+            let request = IngestRequest {
+                path: file.clone(),
+                file_name: None,
+                dossier: dossier.clone(),
+                role: args.role.into(),
+                metadata: metadata.clone(),
+                ocr: args.ocr,
+                offline: args.offline,
+                actor: actor.clone(),
+            };
+            match pipeline
+                .ingest(request, time::OffsetDateTime::now_utc())
+                .await
+            {
+                Ok(outcome) => {
+                    if matches!(args.format, Format::Text) {
+                        println!("{}", render_outcome(&outcome));
+                    }
+                    outcomes.push(outcome);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "{}: lỗi [{}] {}\n  ({e})",
+                        file.display(),
+                        e.code(),
+                        e.message_vi()
+                    );
+                    failures.push(serde_json::json!({
+                        "file": file.display().to_string(),
+                        "code": e.code(),
+                        "message_vi": e.message_vi(),
+                        "message": e.to_string(),
+                    }));
+                }
+            }
+        }
+        pipeline.close().await;
+        if matches!(args.format, Format::Json) {
+            println!(
+                "{}",
+                to_json(&serde_json::json!({ "documents": outcomes, "failed": failures }))?
+            );
+        }
+        Ok(failures.is_empty())
+    });
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => report(&e),
+    }
+}
+
+fn with_runtime_value<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Task(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(work)
+}
+
+fn render_record(record: &DocumentRecord) -> String {
+    let d = &record.document;
+    let mut text = format!(
+        "Tài liệu (document) {}  vai trò (role): {} ({})\nHồ sơ (dossier): {}\nTạo lúc (created): {} bởi (by) {}\n",
+        d.document_id,
+        d.role.as_str(),
+        d.role.label_vi(),
+        d.dossier_code.as_deref().unwrap_or("—"),
+        vn_time(d.created_at),
+        d.created_by
+    );
+    if let Some(latest) = record.latest() {
+        let m = &latest.metadata;
+        let field = |label: &str, value: Option<String>| {
+            value
+                .map(|v| format!("  {label}: {v}\n"))
+                .unwrap_or_default()
+        };
+        text.push_str("Siêu dữ liệu (metadata):\n");
+        text.push_str(&field("Loại (type)", m.type_name.clone()));
+        let notation = match (&m.code_number, &m.code_notation) {
+            (Some(n), Some(s)) => Some(format!("{n}/{s}")),
+            (Some(n), None) => Some(n.clone()),
+            (None, Some(s)) => Some(s.clone()),
+            (None, None) => None,
+        };
+        text.push_str(&field("Số, ký hiệu (number)", notation));
+        text.push_str(&field(
+            "Ngày (issued)",
+            m.issued_date.map(|d| d.to_string()),
+        ));
+        text.push_str(&field("Cơ quan ban hành (issuer)", m.organ_name.clone()));
+        text.push_str(&field("Trích yếu (subject)", m.subject.clone()));
+        text.push_str(&field("Người ký (signer)", m.signer_name.clone()));
+        text.push_str(&field(
+            "Số trang (pages)",
+            m.page_count.map(|n| n.to_string()),
+        ));
+    }
+    text.push_str("Phiên bản (versions):\n");
+    for v in &record.versions {
+        text.push_str(&format!(
+            "  v{} {:<9} {}  {} bytes  {}  {}  «{}» ({})\n",
+            v.version,
+            v.kind.as_str(),
+            v.file_name,
+            v.size_bytes,
+            &v.sha256[..16],
+            vn_time(v.created_at),
+            v.reason,
+            v.created_by
+        ));
+    }
+    if !record.reports.is_empty() {
+        text.push_str("Kiểm tra chữ ký (verifications):\n");
+        for r in &record.reports {
+            text.push_str(&format!(
+                "  báo cáo (report) {} của phiên bản (of version id) {}: {}{}  lúc (at) {}\n",
+                r.report_id,
+                r.version_id,
+                r.indication,
+                r.subindication
+                    .as_deref()
+                    .map(|s| format!("/{s}"))
+                    .unwrap_or_default(),
+                vn_time(r.checked_at)
+            ));
+        }
+        for s in &record.signatures {
+            text.push_str(&format!(
+                "    {}  {}  {}{}\n",
+                s.field_name,
+                s.signer.as_deref().unwrap_or("?"),
+                s.indication,
+                s.level
+                    .as_deref()
+                    .map(|l| format!(" {l}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    text.trim_end().to_owned()
+}
+
+/// Picks version `number` (or the newest) of a record.
+fn pick_version(
+    record: &DocumentRecord,
+    number: Option<i64>,
+) -> Result<crate::archive::documents::Version> {
+    let found = match number {
+        Some(n) => record.versions.iter().find(|v| v.version == n),
+        None => record.versions.last(),
+    };
+    found.cloned().ok_or_else(|| {
+        Error::Archive(ArchiveError::FieldInvalid {
+            field: "version",
+            value: number.map(|n| n.to_string()).unwrap_or_default(),
+            reason: format!(
+                "document {} has no such version",
+                record.document.document_id
+            ),
+        })
+    })
+}
+
+pub(super) fn document(config: Config, command: DocumentCommand) -> ExitCode {
+    let result = with_runtime(async move {
+        let pipeline = Arc::new(Pipeline::open(&config).await?);
+        let outcome = run_document(&pipeline, command).await;
+        pipeline.close().await;
+        outcome
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
+    }
+}
+
+async fn run_document(pipeline: &Arc<Pipeline>, command: DocumentCommand) -> Result<()> {
+    let archive = pipeline.archive();
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        DocumentCommand::Show { id, format } => {
+            let record = archive.document(id).await?;
+            match format {
+                Format::Text => println!("{}", render_record(&record)),
+                Format::Json => println!("{}", to_json(&record)?),
+            }
+        }
+        DocumentCommand::Text { id, version } => {
+            let record = archive.document(id).await?;
+            let v = pick_version(&record, version)?;
+            let text = archive
+                .version_text(v.version_id)
+                .await?
+                .unwrap_or_default();
+            println!("{text}");
+        }
+        DocumentCommand::Get {
+            id,
+            version,
+            output,
+            actor,
+        } => {
+            let record = archive.document(id).await?;
+            let v = pick_version(&record, version)?;
+            let actor = actor_or_login(actor);
+            let v = archive.open_version(v.version_id, &actor, now).await?;
+            pipeline.copy_version_to(&v, &output, &actor, now).await?;
+            eprintln!(
+                "đã ghi (wrote) {} ({} bytes, sha256 {})",
+                output.display(),
+                v.size_bytes,
+                v.sha256
+            );
+        }
+        DocumentCommand::Edit {
+            id,
+            metadata,
+            reason,
+            actor,
+            format,
+        } => {
+            let record = archive.document(id).await?;
+            let latest = pick_version(&record, None)?;
+            let changes = metadata_arg(&metadata)?;
+            let stored = archive
+                .add_version(
+                    &NewVersion {
+                        document_id: id,
+                        parent_version: latest.version,
+                        kind: VersionKind::Metadata,
+                        sha256: latest.sha256.parse().map_err(|_| {
+                            Error::Task(format!("stored digest {} is not hex", latest.sha256))
+                        })?,
+                        file_name: None,
+                        metadata: Some(changes.or(latest.metadata.clone())),
+                        ocr: None,
+                        actor: actor_or_login(actor),
+                        reason,
+                    },
+                    now,
+                )
+                .await?;
+            match format {
+                Format::Text => println!(
+                    "đã lưu phiên bản (stored version) {} của tài liệu (of document) {}",
+                    stored.version, id
+                ),
+                Format::Json => println!("{}", to_json(&stored)?),
+            }
+        }
+        DocumentCommand::Verify {
+            id,
+            version,
+            offline,
+            actor,
+            format,
+        } => {
+            let record = archive.document(id).await?;
+            let v = pick_version(&record, version)?;
+            let actor = actor_or_login(actor);
+            let report = pipeline.reverify(&v, offline, &actor, now).await?;
+            match format {
+                Format::Text => println!(
+                    "tài liệu (document) {id} v{}: {} chữ ký (signatures) → {}",
+                    v.version,
+                    report.signatures.len(),
+                    serde_json::to_value(report.indication)
+                        .ok()
+                        .and_then(|i| i.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+                Format::Json => println!("{}", to_json(&report)?),
+            }
+        }
+    }
+    Ok(())
+}

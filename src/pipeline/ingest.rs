@@ -1,0 +1,410 @@
+//! Ingest: a file becomes a document of the archive.
+//!
+//! 1. The bytes stream into the blob store under their SHA-256 (never whole in memory) and
+//!    become version 1 (`original`) of a new document, or are recognized as a document the
+//!    dossier already has (same content, same role: reported as a duplicate, nothing new).
+//! 2. A PDF that carries signatures is verified and the report stored with that version,
+//!    so the archive knows from day one whether what it received was intact.
+//! 3. With OCR, scans (PDF, PNG, JPEG, TIFF) become a searchable PDF stored as version 2
+//!    (`ocr`), with the recognized text and the Decree 30 metadata read from the first page
+//!    (what the clerk typed wins over what OCR found).
+//!
+//! The same function serves `hoso ingest`, the inbox watcher and the HTTP API, so every
+//! entry point stores documents the same way.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::Pipeline;
+use crate::archive::codes::DossierCode;
+use crate::archive::documents::{
+    DocumentMetadata, DocumentRole, NewDocument, NewVersion, OcrText, StoredVersion, VersionKind,
+};
+use crate::digitize::{DigitizeOptions, Digitized, digitize};
+use crate::error::{Error, Result};
+use crate::ocr::{OcrError, OcrSettings};
+use crate::verify::{Policy, VerifyOptions, verify_pdf};
+
+/// One file to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub path: PathBuf,
+    /// The name to show; `None`: the path's file name.
+    pub file_name: Option<String>,
+    pub dossier: Option<DossierCode>,
+    pub role: DocumentRole,
+    pub metadata: DocumentMetadata,
+    /// Recognize scans into a searchable PDF version.
+    pub ocr: bool,
+    /// Verify signed PDFs without fetching OCSP/CRL/AIA.
+    pub offline: bool,
+    pub actor: String,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestOutcome {
+    pub file: String,
+    /// The document's id.
+    pub id: i64,
+    /// Content and number of the newest version stored for it.
+    pub sha256: String,
+    pub version: i64,
+    pub version_id: i64,
+    /// The content was already a document of this dossier with this role.
+    pub duplicate: bool,
+    pub media_type: String,
+    pub size_bytes: i64,
+    /// Every version this ingest created, oldest first (empty for a duplicate).
+    pub versions: Vec<StoredVersion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<OcrSummary>,
+    /// The verdict on the signatures the file carried, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<SignatureSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OcrSummary {
+    pub pages: usize,
+    pub mean_confidence: Option<f64>,
+    pub characters: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureSummary {
+    pub count: usize,
+    pub indication: String,
+    pub report_id: i64,
+}
+
+/// Media types hoso recognizes by their first bytes; anything else is stored as
+/// `application/octet-stream` (or by a known extension: XML forms, detached signatures).
+pub fn sniff_media_type(head: &[u8], name: &str) -> &'static str {
+    if head.starts_with(b"%PDF-") {
+        return "application/pdf";
+    }
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return "image/png";
+    }
+    if head.starts_with(b"\xff\xd8\xff") {
+        return "image/jpeg";
+    }
+    if head.starts_with(b"II*\0") || head.starts_with(b"MM\0*") {
+        return "image/tiff";
+    }
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "xml" => "application/xml",
+        "p7s" => "application/pkcs7-signature",
+        "json" => "application/json",
+        "txt" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+fn is_scan(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "application/pdf" | "image/png" | "image/jpeg" | "image/tiff"
+    )
+}
+
+/// The metadata OCR read, in the archive's terms.
+fn metadata_from_ocr(digitized: &Digitized) -> DocumentMetadata {
+    let found = &digitized.metadata;
+    DocumentMetadata {
+        type_name: found.document_type.clone(),
+        code_number: found.number.clone(),
+        code_notation: found.symbol.clone(),
+        issued_date: found.issue_date,
+        organ_name: found.issuing_agency.clone(),
+        subject: found.r#abstract.clone(),
+        page_count: u32::try_from(digitized.page_count).ok(),
+        ..DocumentMetadata::default()
+    }
+    .checked()
+    // A field OCR read too long (a garbled line) is dropped rather than failing the ingest.
+    .unwrap_or_else(|_| DocumentMetadata {
+        page_count: u32::try_from(digitized.page_count).ok(),
+        issued_date: found.issue_date,
+        ..DocumentMetadata::default()
+    })
+}
+
+fn mean_confidence(digitized: &Digitized) -> Option<f64> {
+    let confidences: Vec<f64> = digitized
+        .pages
+        .iter()
+        .filter_map(|p| p.ocr.as_ref().map(|r| f64::from(r.mean_confidence)))
+        .collect();
+    (!confidences.is_empty()).then(|| confidences.iter().sum::<f64>() / confidences.len() as f64)
+}
+
+fn io_failed(path: &Path, e: &std::io::Error) -> Error {
+    Error::Ocr(OcrError::Unreadable {
+        file: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+impl Pipeline {
+    /// Ingests one file (module documentation). `now` is the time recorded for every
+    /// version and audit entry.
+    ///
+    /// # Errors
+    /// The file unreadable, unknown dossier, invalid metadata, storage or database failure,
+    /// OCR failure. What was stored before the failure stays (a stored original is never
+    /// rolled back because OCR failed later; the error says so).
+    pub async fn ingest(
+        self: &Arc<Self>,
+        request: IngestRequest,
+        now: OffsetDateTime,
+    ) -> Result<IngestOutcome> {
+        let display = request.file_name.clone().unwrap_or_else(|| {
+            request
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let mut file = tokio::fs::File::open(&request.path)
+            .await
+            .map_err(|e| io_failed(&request.path, &e))?;
+        let metadata = file
+            .metadata()
+            .await
+            .map_err(|e| io_failed(&request.path, &e))?;
+        if !metadata.is_file() {
+            return Err(io_failed(
+                &request.path,
+                &std::io::Error::other("not a regular file"),
+            ));
+        }
+        let mut head = [0u8; 8];
+        let head_len = {
+            use tokio::io::{AsyncReadExt, AsyncSeekExt};
+            let n = file
+                .read(&mut head)
+                .await
+                .map_err(|e| io_failed(&request.path, &e))?;
+            file.seek(std::io::SeekFrom::Start(0))
+                .await
+                .map_err(|e| io_failed(&request.path, &e))?;
+            n
+        };
+        let media_type = sniff_media_type(&head[..head_len], &display);
+        let blob = self.store(&mut file, media_type, now).await?;
+        let sha256 = blob
+            .sha256
+            .parse()
+            .map_err(|_| Error::Task(format!("stored digest {} is not hex", blob.sha256)))?;
+        let original = self
+            .archive
+            .add_document(
+                &NewDocument {
+                    dossier: request.dossier.clone(),
+                    role: request.role,
+                    sha256,
+                    file_name: display.clone(),
+                    metadata: request.metadata.clone(),
+                    ocr: None,
+                    actor: request.actor.clone(),
+                    reason: "tiếp nhận tệp (file received)".to_owned(),
+                },
+                now,
+            )
+            .await?;
+        let mut outcome = IngestOutcome {
+            file: display.clone(),
+            id: original.document_id,
+            sha256: original.sha256.clone(),
+            version: original.version,
+            version_id: original.version_id,
+            duplicate: original.duplicate,
+            media_type: media_type.to_owned(),
+            size_bytes: blob.size_bytes,
+            versions: Vec::new(),
+            ocr: None,
+            signatures: None,
+        };
+        if original.duplicate {
+            return Ok(outcome);
+        }
+        outcome.versions.push(original.clone());
+
+        if media_type == "application/pdf" {
+            outcome.signatures = self
+                .verify_stored(&request.path, &display, original.version_id, &request, now)
+                .await?;
+        }
+
+        if request.ocr && is_scan(media_type) {
+            let (version, summary) = self.ocr_version(&request, &original, now).await?;
+            outcome.sha256 = version.sha256.clone();
+            outcome.version = version.version;
+            outcome.version_id = version.version_id;
+            outcome.versions.push(version);
+            outcome.ocr = Some(summary);
+        }
+        Ok(outcome)
+    }
+
+    /// Verifies a PDF that carries signatures and stores the report with `version_id`.
+    async fn verify_stored(
+        self: &Arc<Self>,
+        path: &Path,
+        display: &str,
+        version_id: i64,
+        request: &IngestRequest,
+        now: OffsetDateTime,
+    ) -> Result<Option<SignatureSummary>> {
+        let trust = self.trust()?;
+        let path = path.to_owned();
+        let name = display.to_owned();
+        let offline = request.offline;
+        let report = self
+            .run_blocking(move || {
+                let file = std::fs::File::open(&path).map_err(|e| io_failed(&path, &e))?;
+                let bytes = crate::verify::map_file(&file).map_err(|e| io_failed(&path, &e))?;
+                // Unsigned PDFs (most scans) skip verification: it would hash the whole file
+                // only to say "no signature".
+                if memchr::memmem::find(&bytes, b"/ByteRange").is_none() {
+                    return Ok(None);
+                }
+                let options = VerifyOptions {
+                    trust: &trust,
+                    at: now,
+                    offline,
+                    policy: Policy::Strict,
+                    supplied: crate::verify::status::EvidencePool::default(),
+                };
+                // A PDF the verifier cannot read is still archived (as received); the
+                // failure is logged, and `hoso document verify` can retry later.
+                match verify_pdf(&bytes, &name, &options) {
+                    Ok(report) => Ok(Some(report)),
+                    Err(e) => {
+                        tracing::warn!(file = %name, "không kiểm tra được chữ ký (signatures not checked): {e}");
+                        Ok(None)
+                    }
+                }
+            })
+            .await?;
+        let Some(report) = report.filter(|r| !r.signatures.is_empty()) else {
+            return Ok(None);
+        };
+        let report_id = self
+            .archive
+            .record_verification(version_id, &report, &request.actor, now)
+            .await?;
+        let indication = serde_json::to_value(report.indication)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Ok(Some(SignatureSummary {
+            count: report.signatures.len(),
+            indication,
+            report_id,
+        }))
+    }
+
+    /// OCRs the original into a searchable PDF and stores it as the next version.
+    async fn ocr_version(
+        self: &Arc<Self>,
+        request: &IngestRequest,
+        original: &StoredVersion,
+        now: OffsetDateTime,
+    ) -> Result<(StoredVersion, OcrSummary)> {
+        let output = tempfile::Builder::new()
+            .prefix(".hoso-ingest-")
+            .suffix(".pdf")
+            .tempfile()
+            .map_err(|e| io_failed(&request.path, &e))?;
+        let output_path = output.path().to_owned();
+        let input = request.path.clone();
+        let engines = self.engines.clone();
+        let options = DigitizeOptions {
+            ocr: OcrSettings {
+                languages: engines.languages().clone(),
+                ..OcrSettings::default()
+            },
+            jobs: self.jobs,
+            info: crate::pdf::searchable::DocumentInfo {
+                title: request.metadata.subject.clone().or_else(|| {
+                    Path::new(&request.path)
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                }),
+                created: Some(now),
+                pdfa: true,
+            },
+        };
+        // One OCR job holds one permit; its pages run on `jobs` threads inside.
+        let digitized = self
+            .run_blocking(move || {
+                digitize(&[input], &output_path, &options, &engines, &|_| {}).map_err(Error::from)
+            })
+            .await?;
+        let mut pdf = tokio::fs::File::open(output.path())
+            .await
+            .map_err(|e| io_failed(output.path(), &e))?;
+        let blob = self.store(&mut pdf, "application/pdf", now).await?;
+        drop(output);
+        let sha256 = blob
+            .sha256
+            .parse()
+            .map_err(|_| Error::Task(format!("stored digest {} is not hex", blob.sha256)))?;
+        let text = digitized.text();
+        let summary = OcrSummary {
+            pages: digitized.page_count,
+            mean_confidence: mean_confidence(&digitized),
+            characters: text.chars().count(),
+        };
+        let metadata = request.metadata.clone().or(metadata_from_ocr(&digitized));
+        let version = self
+            .archive
+            .add_version(
+                &NewVersion {
+                    document_id: original.document_id,
+                    parent_version: original.version,
+                    kind: VersionKind::Ocr,
+                    sha256,
+                    file_name: None,
+                    metadata: Some(metadata),
+                    ocr: Some(OcrText {
+                        text,
+                        confidence: summary.mean_confidence,
+                    }),
+                    actor: request.actor.clone(),
+                    reason: format!(
+                        "số hóa: nhận dạng ký tự {} trang (OCR, {} pages)",
+                        summary.pages, summary.pages
+                    ),
+                },
+                now,
+            )
+            .await?;
+        Ok((version, summary))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_come_from_content_first() {
+        assert_eq!(sniff_media_type(b"%PDF-1.7", "x.png"), "application/pdf");
+        assert_eq!(sniff_media_type(b"\x89PNG\r\n\x1a\n", "x"), "image/png");
+        assert_eq!(sniff_media_type(b"II*\0abcd", "scan"), "image/tiff");
+        assert_eq!(sniff_media_type(b"\xff\xd8\xff\xe0", "a.pdf"), "image/jpeg");
+        assert_eq!(sniff_media_type(b"<?xml", "to-khai.XML"), "application/xml");
+        assert_eq!(sniff_media_type(b"", "x"), "application/octet-stream");
+    }
+}
