@@ -480,3 +480,12 @@ mod tests {
         assert_eq!(untrusted.code(), "certificate-untrusted");
     }
 }
+
+/// Empties this thread's OpenSSL error queue. Some OpenSSL calls report a failure both as a
+/// return value and as an entry on the queue (a signature that does not verify, a PEM parse
+/// tried before DER); an entry left behind makes the next TLS read on the same thread (a
+/// PostgreSQL connection) fail with that stale error. Called where blocking crypto work hands
+/// its thread back.
+pub fn clear_openssl_errors() {
+    let _ = openssl::error::ErrorStack::get();
+}

@@ -45,7 +45,9 @@ pub struct AuditEntry {
     pub at: OffsetDateTime,
     pub actor: String,
     /// What happened, `object.verb`: `procedure.import`, `dossier.create`, `dossier.advance`,
-    /// `holiday.add`, `holiday.remove`, `audit.checkpoint`.
+    /// `holiday.add`, `holiday.remove`, `audit.checkpoint`, `dossier.export` (with the
+    /// package's manifest digest), `dossier.import`, `fixity.check` (counts and digests found
+    /// changed, missing, untracked).
     pub action: String,
     pub object_kind: String,
     pub object_id: String,

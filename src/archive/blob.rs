@@ -12,6 +12,7 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -32,6 +33,14 @@ pub struct StoredBlob {
 /// A readable blob.
 pub type BlobReader = Box<dyn AsyncRead + Send + Unpin>;
 
+/// A blob to read from blocking code (a `spawn_blocking` thread), never from async code.
+pub type BlockingBlobReader = Box<dyn std::io::Read + Send>;
+
+/// Opens blobs on blocking threads; it holds what it needs, so long-lived worker threads can
+/// keep it without borrowing the store.
+pub type BlockingOpener =
+    Arc<dyn Fn(&Sha256Digest) -> Result<BlockingBlobReader, ArchiveError> + Send + Sync>;
+
 /// Storage for immutable content named by SHA-256.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
@@ -44,11 +53,56 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Opens a stored blob for reading.
     async fn open(&self, sha256: &Sha256Digest) -> Result<BlobReader, ArchiveError>;
 
+    /// How to open blobs directly on blocking threads, for work that reads many of them there
+    /// and spends CPU on every byte (fixity re-hashing), when the store can: the local store
+    /// opens plain files, with no hand-over to the async runtime per blob or per read. `None`
+    /// (the default): blobs are read through [`BlobStore::open`].
+    fn blocking_opener(&self) -> Option<BlockingOpener> {
+        None
+    }
+
     /// Whether the store holds `sha256`.
     async fn contains(&self, sha256: &Sha256Digest) -> Result<bool, ArchiveError>;
 
     /// Proves the store accepts writes right now (readiness check).
     async fn check_writable(&self) -> Result<(), ArchiveError>;
+
+    /// Up to `limit` objects of the store whose keys come after `start_after` (from the first
+    /// when `None`), in key order; an empty page is the end. Every object is listed, not only
+    /// blobs, so that fixity checks see whatever else was put there (archive.md §5.1).
+    /// Paging by key keeps memory bounded for any store size, as S3's `ListObjectsV2` with
+    /// `start-after` does.
+    async fn list(
+        &self,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ListedObject>, ArchiveError>;
+}
+
+/// An object found by [`BlobStore::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Where it is in the store (`ab/cd/abcd…` for a blob); pass it as `start_after` to list
+    /// what follows.
+    pub key: String,
+    /// The blob it holds when the key is a blob's own name (the key [`blob_key`] gives);
+    /// `None` for anything else (a name that is not a digest, a blob filed under another
+    /// folder), which [`BlobStore::open`] would never find.
+    pub sha256: Option<Sha256Digest>,
+}
+
+/// The key of the blob named `sha256`: `ab/cd/abcd…` (two levels of 256 folders, so no
+/// folder grows past a few thousand entries at millions of blobs).
+pub fn blob_key(sha256: &Sha256Digest) -> String {
+    let hex = sha256.to_hex();
+    format!("{}/{}/{hex}", &hex[0..2], &hex[2..4])
+}
+
+/// The blob a key names, if it is exactly a blob's key.
+fn blob_of_key(key: &str) -> Option<Sha256Digest> {
+    let name = key.rsplit('/').next()?;
+    let sha256: Sha256Digest = name.parse().ok()?;
+    (blob_key(&sha256) == key).then_some(sha256)
 }
 
 /// Blobs as read-only files under `root/sha256/ab/cd/abcd…`, written through `root/tmp/`.
@@ -82,11 +136,7 @@ impl LocalBlobStore {
 
     /// Where the blob named `sha256` lives (whether or not it exists).
     pub fn path_of(&self, sha256: &Sha256Digest) -> PathBuf {
-        let hex = sha256.to_hex();
-        self.objects_dir()
-            .join(&hex[0..2])
-            .join(&hex[2..4])
-            .join(hex)
+        self.objects_dir().join(blob_key(sha256))
     }
 
     fn objects_dir(&self) -> PathBuf {
@@ -124,6 +174,18 @@ struct TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A blob that is not there is not found; any other failure to open it is an I/O error.
+fn open_error(sha256: &Sha256Digest, path: PathBuf, error: std::io::Error) -> ArchiveError {
+    if error.kind() == ErrorKind::NotFound {
+        ArchiveError::BlobNotFound { sha256: *sha256 }
+    } else {
+        ArchiveError::BlobIo {
+            path,
+            source: error,
+        }
     }
 }
 
@@ -202,11 +264,19 @@ impl BlobStore for LocalBlobStore {
         let path = self.path_of(sha256);
         match tokio::fs::File::open(&path).await {
             Ok(file) => Ok(Box::new(file)),
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                Err(ArchiveError::BlobNotFound { sha256: *sha256 })
-            }
-            Err(source) => Err(ArchiveError::BlobIo { path, source }),
+            Err(e) => Err(open_error(sha256, path, e)),
         }
+    }
+
+    fn blocking_opener(&self) -> Option<BlockingOpener> {
+        let store = self.clone();
+        Some(Arc::new(move |sha256: &Sha256Digest| {
+            let path = store.path_of(sha256);
+            match std::fs::File::open(&path) {
+                Ok(file) => Ok(Box::new(file) as BlockingBlobReader),
+                Err(e) => Err(open_error(sha256, path, e)),
+            }
+        }))
     }
 
     async fn contains(&self, sha256: &Sha256Digest) -> Result<bool, ArchiveError> {
@@ -227,6 +297,89 @@ impl BlobStore for LocalBlobStore {
         file.sync_all().await.map_err(io_error(&probe.path))?;
         Ok(())
     }
+
+    async fn list(
+        &self,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ListedObject>, ArchiveError> {
+        let objects = self.objects_dir();
+        let after: Option<Vec<String>> =
+            start_after.map(|key| key.split('/').map(str::to_owned).collect());
+        tokio::task::spawn_blocking(move || {
+            let mut listed = Vec::new();
+            list_dir(&objects, "", after.as_deref(), limit, &mut listed)?;
+            Ok(listed)
+        })
+        .await
+        .map_err(|e| ArchiveError::BlobIo {
+            path: PathBuf::new(),
+            source: std::io::Error::other(e),
+        })?
+    }
+}
+
+/// Appends to `listed` the files under `dir` (whose key is `prefix`), depth first with each
+/// folder's entries in name order, skipping every key up to and including `after` (given as
+/// the components left below `dir`), until `listed` holds `limit`. Keys therefore come in the
+/// order of their components, which for blobs is the order of their digests. Symbolic links
+/// are listed as they are, never followed.
+fn list_dir(
+    dir: &Path,
+    prefix: &str,
+    after: Option<&[String]>,
+    limit: usize,
+    listed: &mut Vec<ListedObject>,
+) -> Result<(), ArchiveError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // A folder that is not there holds nothing (the whole area, when the disk is gone:
+        // the blobs then show up as missing, not as an error here).
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(ArchiveError::BlobIo {
+                path: dir.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut children = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io_error(dir))?;
+        let file_type = entry.file_type().map_err(io_error(&entry.path()))?;
+        // Keys are text; a name that is not UTF-8 is listed by its lossy form.
+        let name = entry.file_name().to_string_lossy().into_owned();
+        children.push((name, file_type.is_dir(), entry.path()));
+    }
+    children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (name, is_dir, path) in children {
+        if listed.len() >= limit {
+            break;
+        }
+        let below = match after {
+            Some([first, rest @ ..]) => match name.cmp(first) {
+                std::cmp::Ordering::Less => continue,
+                // The folder holding the last key listed: resume inside it.
+                std::cmp::Ordering::Equal if is_dir && !rest.is_empty() => Some(rest),
+                // The last key listed itself (or, if it was a file, what took its name since).
+                std::cmp::Ordering::Equal if !is_dir => continue,
+                _ => None,
+            },
+            _ => None,
+        };
+        let key = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if is_dir {
+            list_dir(&path, &key, below, limit, listed)?;
+        } else {
+            let sha256 = blob_of_key(&key);
+            listed.push(ListedObject { key, sha256 });
+        }
+    }
+    Ok(())
 }
 
 /// Gives the finished temporary file its content name. A hard link fails when the name
@@ -386,5 +539,77 @@ mod tests {
             std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
             0
         );
+    }
+
+    #[tokio::test]
+    async fn listing_pages_through_blobs_in_digest_order_and_shows_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let mut digests = Vec::new();
+        for i in 0..40 {
+            digests.push(
+                put_bytes(&store, format!("trang {i}").as_bytes())
+                    .await
+                    .sha256,
+            );
+        }
+        digests.sort();
+        // What else an operator might leave in the object area: a note, a blob under the
+        // wrong folder, an upper-case name, a nested folder.
+        let objects = dir.path().join("sha256");
+        let misfiled = Sha256Digest::of(b"misfiled").to_hex();
+        let upper = Sha256Digest::of(b"upper").to_hex().to_uppercase();
+        for (relative, bytes) in [
+            ("ghi-chu.txt".to_owned(), b"note".as_slice()),
+            (format!("00/00/{misfiled}"), b"misfiled".as_slice()),
+            (
+                format!("{}/{}/{upper}", &upper[0..2], &upper[2..4]),
+                b"upper".as_slice(),
+            ),
+            ("ff/extra/deep.bin".to_owned(), b"deep".as_slice()),
+        ] {
+            let path = objects.join(&relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+
+        let mut listed = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.list(after.as_deref(), 7).await.unwrap();
+            assert!(page.len() <= 7);
+            let Some(last) = page.last() else { break };
+            after = Some(last.key.clone());
+            listed.extend(page);
+        }
+        let blobs: Vec<Sha256Digest> = listed.iter().filter_map(|o| o.sha256).collect();
+        assert_eq!(blobs, digests, "every blob once, in digest order");
+        for object in listed.iter().filter(|o| o.sha256.is_some()) {
+            assert_eq!(object.key, blob_key(&object.sha256.unwrap()));
+        }
+        let mut others: Vec<&str> = listed
+            .iter()
+            .filter(|o| o.sha256.is_none())
+            .map(|o| o.key.as_str())
+            .collect();
+        others.sort_unstable();
+        let mut expected = vec![
+            "ghi-chu.txt".to_owned(),
+            format!("00/00/{misfiled}"),
+            format!("{}/{}/{upper}", &upper[0..2], &upper[2..4]),
+            "ff/extra/deep.bin".to_owned(),
+        ];
+        expected.sort_unstable();
+        assert_eq!(others, expected);
+        assert_eq!(listed.len(), 44, "nothing listed twice across pages");
+    }
+
+    #[tokio::test]
+    async fn listing_an_empty_or_vanished_store_finds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        assert!(store.list(None, 10).await.unwrap().is_empty());
+        std::fs::remove_dir(dir.path().join("sha256")).unwrap();
+        assert!(store.list(None, 10).await.unwrap().is_empty());
     }
 }

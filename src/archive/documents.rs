@@ -260,11 +260,57 @@ impl DocumentMetadata {
     /// [`ArchiveError::MetadataInvalid`] naming the problem (unknown key, wrong type, bad
     /// date, too long).
     pub fn from_json(text: &str) -> Result<Self, ArchiveError> {
+        // A byte-order mark (Windows editors) is not content.
+        let text = text.trim_start_matches('\u{feff}');
         let metadata: DocumentMetadata =
             serde_json::from_str(text).map_err(|e| ArchiveError::MetadataInvalid {
                 reason: e.to_string(),
             })?;
         metadata.checked()
+    }
+
+    /// `self` changed by the JSON object `patch`: a key with a value sets that field, a key
+    /// with `null` (or an empty string) clears it, absent keys are kept. Keys as in
+    /// [`DocumentMetadata::from_json`].
+    ///
+    /// # Errors
+    /// [`ArchiveError::MetadataInvalid`].
+    pub fn patched(&self, patch: &str) -> Result<Self, ArchiveError> {
+        const TAGS: [(&str, &str); 11] = [
+            ("TypeName", "type_name"),
+            ("CodeNumber", "code_number"),
+            ("CodeNotation", "code_notation"),
+            ("IssuedDate", "issued_date"),
+            ("OrganName", "organ_name"),
+            ("Subject", "subject"),
+            ("Language", "language"),
+            ("PageAmount", "page_count"),
+            ("Description", "description"),
+            ("Position", "signer_position"),
+            ("FullName", "signer_name"),
+        ];
+        let invalid = |reason: String| ArchiveError::MetadataInvalid { reason };
+        let patch: serde_json::Value = serde_json::from_str(patch.trim_start_matches('\u{feff}'))
+            .map_err(|e| invalid(e.to_string()))?;
+        let serde_json::Value::Object(patch) = patch else {
+            return Err(invalid("expected a JSON object".to_owned()));
+        };
+        let mut merged = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        for (key, value) in patch {
+            let key = TAGS
+                .iter()
+                .find(|(tag, _)| *tag == key)
+                .map_or(key.clone(), |(_, name)| (*name).to_owned());
+            if value.is_null() {
+                merged.remove(&key);
+            } else {
+                merged.insert(key, value);
+            }
+        }
+        Self::from_json(&serde_json::Value::Object(merged).to_string())
     }
 
     /// Trimmed NFC text within the Decree's lengths, without control characters; empty
@@ -458,6 +504,17 @@ pub struct SignatureRow {
     pub subindication: Option<String>,
 }
 
+/// The newest version of a signed document with its newest verification report (JSON), for
+/// preservation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignedVersion {
+    pub document_id: i64,
+    pub version: i64,
+    pub version_id: i64,
+    pub report_id: i64,
+    pub report: String,
+}
+
 /// A document with every version (oldest first), and the reports of its versions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocumentRecord {
@@ -595,6 +652,14 @@ pub(super) trait DocumentTx: Tx {
     async fn signatures_of(&mut self, report_id: i64) -> Result<Vec<SignatureRow>, sqlx::Error>;
     async fn report_json(&mut self, report_id: i64) -> Result<Option<String>, sqlx::Error>;
     async fn dossier_document_ids(&mut self, dossier_id: i64) -> Result<Vec<i64>, sqlx::Error>;
+    /// The newest version of each document after `after_document_id` with the newest report
+    /// about its content (a metadata version shares its parent's content and reports),
+    /// where that report found signatures.
+    async fn signed_latest_versions(
+        &mut self,
+        after_document_id: i64,
+        limit: i64,
+    ) -> Result<Vec<SignedVersion>, sqlx::Error>;
 }
 
 macro_rules! impl_document_tx {
@@ -849,6 +914,33 @@ macro_rules! impl_document_tx {
                     "SELECT document_id FROM documents WHERE dossier_id = $1 ORDER BY document_id",
                 )
                 .bind(dossier_id)
+                .fetch_all(&mut **self)
+                .await
+            }
+
+            async fn signed_latest_versions(
+                &mut self,
+                after_document_id: i64,
+                limit: i64,
+            ) -> Result<Vec<SignedVersion>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT v.document_id, v.version, v.version_id, r.report_id, r.report
+                     FROM document_versions v
+                     JOIN document_versions c
+                       ON c.document_id = v.document_id AND c.sha256 = v.sha256
+                     JOIN verification_reports r ON r.version_id = c.version_id
+                     WHERE v.document_id > $1
+                       AND v.version = (SELECT max(version) FROM document_versions l
+                                        WHERE l.document_id = v.document_id)
+                       AND r.report_id = (
+                           SELECT max(n.report_id) FROM verification_reports n
+                           JOIN document_versions o ON o.version_id = n.version_id
+                           WHERE o.document_id = v.document_id AND o.sha256 = v.sha256)
+                       AND EXISTS (SELECT 1 FROM signatures s WHERE s.report_id = r.report_id)
+                     ORDER BY v.document_id LIMIT $2",
+                )
+                .bind(after_document_id)
+                .bind(limit)
                 .fetch_all(&mut **self)
                 .await
             }
@@ -1426,6 +1518,24 @@ impl Archive {
         })
     }
 
+    /// Up to `limit` signed documents after `after_document_id` (by id): their newest
+    /// version and its newest report. Pages keep memory bounded on a large archive.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Database`].
+    pub async fn signed_documents(
+        &self,
+        after_document_id: i64,
+        limit: i64,
+    ) -> Result<Vec<SignedVersion>, ArchiveError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin_read().await?;
+            let rows = tx.signed_latest_versions(after_document_id, limit).await?;
+            tx.commit().await?;
+            Ok(rows)
+        })
+    }
+
     /// The full text of version `version_id` (not in lists: it can be long).
     ///
     /// # Errors
@@ -1579,5 +1689,21 @@ mod tests {
         assert_eq!(pdf_name("to-khai.tif"), "to-khai.pdf");
         assert_eq!(pdf_name("a.PDF"), "a.PDF");
         assert_eq!(pdf_name("scan"), "scan.pdf");
+    }
+
+    #[test]
+    fn a_patch_sets_clears_and_keeps_fields() {
+        let base = DocumentMetadata::from_json(
+            r#"{"subject":"Cũ","signer_name":"Nguyễn Văn A","confidentiality":"secret"}"#,
+        )
+        .unwrap();
+        let patched = base
+            .patched("\u{feff}{\"Subject\":\"Mới\",\"confidentiality\":null,\"signer_name\":\"\"}")
+            .unwrap();
+        assert_eq!(patched.subject.as_deref(), Some("Mới"));
+        assert_eq!(patched.confidentiality, None);
+        assert_eq!(patched.signer_name, None);
+        assert!(base.patched("[]").is_err());
+        assert!(base.patched(r#"{"page_count":-1}"#).is_err());
     }
 }

@@ -54,12 +54,15 @@ macro_rules! on_db {
 }
 
 pub mod audit;
+pub mod bagit;
 pub mod calendar;
 pub mod codes;
 pub mod documents;
 pub mod dossiers;
+pub mod fixity;
 pub mod procedures;
 pub mod search;
+pub mod stats;
 mod tx;
 
 /// `at` as the archive stores it: UTC, whole seconds.
@@ -243,6 +246,21 @@ pub enum ArchiveError {
     DossierCodeInvalid { value: String },
     #[error("no dossier {code}")]
     DossierNotFound { code: String },
+    #[error("dossier {code} is already in this archive")]
+    DossierExists { code: String },
+    #[error("{path} already exists and is not empty: export writes only to a new folder or file")]
+    ExportTargetExists { path: PathBuf },
+    #[error("dossier package I/O failed at {path}: {source}")]
+    PackageIo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read dossier package {path}: {reason}")]
+    PackageUnreadable { path: PathBuf, reason: String },
+    #[error("the dossier package is invalid, nothing was imported: {reason}")]
+    PackageInvalid { reason: String },
+    #[error("the dossier package fails its fixity check, nothing was imported: {}", row_list(problems, |p| format!("{} {}", p.path, p.problem.as_str())))]
+    PackageFixity { problems: Vec<bagit::FixityProblem> },
     #[error("no document {document_id}")]
     DocumentNotFound { document_id: i64 },
     #[error("document metadata is invalid: {reason}")]
@@ -255,6 +273,8 @@ pub enum ArchiveError {
         expected: i64,
         latest: i64,
     },
+    #[error("fixity check found {changed} changed and {missing} missing blob(s)")]
+    FixityFailed { changed: u64, missing: u64 },
     #[error("invalid {field} {value:?}: {reason}")]
     FieldInvalid {
         field: &'static str,
@@ -299,11 +319,18 @@ impl Coded for ArchiveError {
             ArchiveError::DataDir { .. } => "data-dir-unusable",
             ArchiveError::DossierCodeInvalid { .. } => "dossier-code-invalid",
             ArchiveError::DossierNotFound { .. } => "dossier-not-found",
+            ArchiveError::DossierExists { .. } => "dossier-exists",
+            ArchiveError::ExportTargetExists { .. } => "export-target-exists",
+            ArchiveError::PackageIo { .. } => "package-io-failed",
+            ArchiveError::PackageUnreadable { .. } => "package-unreadable",
+            ArchiveError::PackageInvalid { .. } => "package-invalid",
+            ArchiveError::PackageFixity { .. } => "package-fixity-failed",
             ArchiveError::DocumentNotFound { .. } => "document-not-found",
             ArchiveError::MetadataInvalid { .. } => "metadata-invalid",
             ArchiveError::VersionNotFound { .. } => "version-not-found",
             ArchiveError::VersionConflict { .. } => "version-conflict",
             ArchiveError::FieldInvalid { .. } => "field-invalid",
+            ArchiveError::FixityFailed { .. } => "fixity-failed",
             ArchiveError::HolidayExists { .. } => "holiday-exists",
             ArchiveError::HolidayNotFound { .. } => "holiday-not-found",
             ArchiveError::Migrate(_) => "database-migration-failed",
@@ -331,12 +358,18 @@ impl Coded for ArchiveError {
             | ArchiveError::FieldInvalid { .. }
             | ArchiveError::MetadataInvalid { .. }
             | ArchiveError::ProcedureCodeInvalid { .. } => ErrorClass::InvalidInput,
-            ArchiveError::HolidayExists { .. }
+            ArchiveError::PackageUnreadable { .. }
+            | ArchiveError::PackageInvalid { .. }
+            | ArchiveError::PackageFixity { .. } => ErrorClass::InvalidInput,
+            ArchiveError::PackageIo { .. } => ErrorClass::Internal,
+            ArchiveError::DossierExists { .. }
+            | ArchiveError::ExportTargetExists { .. }
+            | ArchiveError::HolidayExists { .. }
             | ArchiveError::TransitionInvalid { .. }
             | ArchiveError::VersionConflict { .. } => ErrorClass::Conflict,
-            ArchiveError::AuditChainBroken { .. } | ArchiveError::Corrupt { .. } => {
-                ErrorClass::Internal
-            }
+            ArchiveError::AuditChainBroken { .. }
+            | ArchiveError::Corrupt { .. }
+            | ArchiveError::FixityFailed { .. } => ErrorClass::Internal,
             ArchiveError::Database(e) if is_connection_error(e) => ErrorClass::Unavailable,
             ArchiveError::DataDir { .. } => ErrorClass::Unavailable,
             ArchiveError::TooLarge { .. } | ArchiveError::Upload(_) => ErrorClass::InvalidInput,
@@ -372,6 +405,28 @@ impl Coded for ArchiveError {
                 "Mã hồ sơ {value:?} không đúng định dạng (MÃ-CƠ-QUAN-YYMMDD-AANNNN)."
             ),
             ArchiveError::DossierNotFound { code } => format!("Không tìm thấy hồ sơ {code}."),
+            ArchiveError::DossierExists { code } => {
+                format!("Hồ sơ {code} đã có trong kho lưu trữ này; không nhập lại.")
+            }
+            ArchiveError::ExportTargetExists { path } => format!(
+                "{} đã tồn tại và không rỗng; hãy chọn thư mục hoặc tệp .zip mới để xuất.",
+                path.display()
+            ),
+            ArchiveError::PackageIo { path, .. } => {
+                format!("Lỗi đọc/ghi gói hồ sơ tại {}.", path.display())
+            }
+            ArchiveError::PackageUnreadable { path, .. } => format!(
+                "Không đọc được gói hồ sơ {} (cần thư mục BagIt hoặc tệp .zip do hoso xuất).",
+                path.display()
+            ),
+            ArchiveError::PackageInvalid { reason } => {
+                format!("Gói hồ sơ không hợp lệ, chưa nhập gì: {reason}.")
+            }
+            ArchiveError::PackageFixity { problems } => format!(
+                "Gói hồ sơ không toàn vẹn ({} lỗi), chưa nhập gì: {}.",
+                problems.len(),
+                row_list(problems, |p| format!("{}: {}", p.path, p.problem.label_vi()))
+            ),
             ArchiveError::DocumentNotFound { document_id } => {
                 format!("Không tìm thấy tài liệu số {document_id}.")
             }
@@ -391,6 +446,9 @@ impl Coded for ArchiveError {
             ArchiveError::FieldInvalid { field, value, .. } => {
                 format!("Giá trị {value:?} của trường `{field}` không hợp lệ.")
             }
+            ArchiveError::FixityFailed { changed, missing } => format!(
+                "Kiểm tra toàn vẹn phát hiện {changed} nội dung bị thay đổi và {missing} nội dung bị mất trong kho lưu trữ."
+            ),
             ArchiveError::HolidayExists { day } => format!("Ngày {day} đã là ngày nghỉ."),
             ArchiveError::HolidayNotFound { day } => format!("Ngày {day} không phải ngày nghỉ đã khai báo."),
             ArchiveError::ProcedureCodeInvalid { value } => format!(

@@ -102,11 +102,14 @@ pub(super) enum DocumentCommand {
         id: i64,
         #[arg(long)]
         version: Option<i64>,
+        #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+        actor: Option<String>,
     },
     /// Sửa siêu dữ liệu (tạo phiên bản mới) / Correct metadata: a new version, same content
     Edit {
         id: i64,
-        /// The fields to change, as JSON (or @FILE); the others are kept
+        /// The fields to change, as JSON (or @FILE): a value sets a field, null clears it,
+        /// the others are kept
         #[arg(long, value_name = "JSON")]
         metadata: String,
         /// Why (kept in the history)
@@ -134,6 +137,11 @@ pub(super) enum DocumentCommand {
 
 /// `--metadata` text: JSON, or `@FILE` holding JSON.
 fn metadata_arg(text: &str) -> Result<DocumentMetadata> {
+    Ok(DocumentMetadata::from_json(&metadata_text(text)?)?)
+}
+
+/// The JSON of `--metadata`: the text itself, or the content of `@FILE`.
+fn metadata_text(text: &str) -> Result<String> {
     let json = match text.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path).map_err(|e| {
             Error::Archive(ArchiveError::MetadataInvalid {
@@ -142,7 +150,7 @@ fn metadata_arg(text: &str) -> Result<DocumentMetadata> {
         })?,
         None => text.to_owned(),
     };
-    Ok(DocumentMetadata::from_json(&json)?)
+    Ok(json)
 }
 
 fn dossier_code(text: &str) -> Result<DossierCode> {
@@ -384,9 +392,13 @@ async fn run_document(pipeline: &Arc<Pipeline>, command: DocumentCommand) -> Res
                 Format::Json => println!("{}", to_json(&record)?),
             }
         }
-        DocumentCommand::Text { id, version } => {
+        DocumentCommand::Text { id, version, actor } => {
             let record = archive.document(id).await?;
             let v = pick_version(&record, version)?;
+            // Reading the text of a confidential document is recorded like a download.
+            archive
+                .open_version(v.version_id, &actor_or_login(actor), now)
+                .await?;
             let text = archive
                 .version_text(v.version_id)
                 .await?
@@ -420,7 +432,7 @@ async fn run_document(pipeline: &Arc<Pipeline>, command: DocumentCommand) -> Res
         } => {
             let record = archive.document(id).await?;
             let latest = pick_version(&record, None)?;
-            let changes = metadata_arg(&metadata)?;
+            let changed = latest.metadata.patched(&metadata_text(&metadata)?)?;
             let stored = archive
                 .add_version(
                     &NewVersion {
@@ -431,7 +443,7 @@ async fn run_document(pipeline: &Arc<Pipeline>, command: DocumentCommand) -> Res
                             Error::Task(format!("stored digest {} is not hex", latest.sha256))
                         })?,
                         file_name: None,
-                        metadata: Some(changes.or(latest.metadata.clone())),
+                        metadata: Some(changed),
                         ocr: None,
                         actor: actor_or_login(actor),
                         reason,
@@ -472,5 +484,194 @@ async fn run_document(pipeline: &Arc<Pipeline>, command: DocumentCommand) -> Res
             }
         }
     }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub(super) struct PreserveArgs {
+    /// Gia hạn những tài liệu hết hạn trong số ngày này / Extend what expires within this
+    /// many days
+    #[arg(long, default_value_t = 180, value_name = "DAYS")]
+    horizon_days: u32,
+    /// Time-stamping authority (RFC 3161) for the archive timestamps
+    #[arg(long, env = "HOSO_TSA_URL", value_name = "URL")]
+    tsa: Option<String>,
+    /// Only list what is due
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// `hoso preserve`: exit 0 when everything due was extended (or nothing was due), 1 when
+/// any document could not be.
+pub(super) fn preserve(config: &Config, args: PreserveArgs) -> ExitCode {
+    use crate::pipeline::preserve::PreserveOptions;
+    let result = with_runtime_value(async {
+        let pipeline = Arc::new(Pipeline::open(config).await?);
+        let options = PreserveOptions {
+            horizon: time::Duration::days(i64::from(args.horizon_days)),
+            tsa_url: args.tsa.clone(),
+            dry_run: args.dry_run,
+            actor: actor_or_login(args.actor.clone()),
+        };
+        let outcome = pipeline
+            .preserve(&options, time::OffsetDateTime::now_utc())
+            .await;
+        pipeline.close().await;
+        outcome
+    });
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => return report(&e),
+    };
+    match args.format {
+        Format::Json => match to_json(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => return super::report(&e),
+        },
+        Format::Text => {
+            println!(
+                "Đã xét {} tài liệu có chữ ký (signed documents checked); {} đến hạn gia hạn (due within {} days)",
+                report.checked,
+                report.due.len(),
+                args.horizon_days
+            );
+            for due in &report.due {
+                println!(
+                    "  tài liệu (document) {} v{}: {} hết hạn (expires) {}  {}",
+                    due.document_id,
+                    due.version,
+                    if due.what == "timestamp" {
+                        "dấu thời gian (timestamp)"
+                    } else {
+                        "chứng thư người ký (signer)"
+                    },
+                    vn_time(due.expires_at),
+                    due.subject
+                );
+            }
+            for e in &report.extended {
+                println!(
+                    "  → đã gia hạn (extended) tài liệu {} thành phiên bản (version) {}: {}",
+                    e.document_id, e.version, e.indication
+                );
+            }
+            for f in &report.failed {
+                eprintln!(
+                    "  ✗ tài liệu (document) {}: [{}] {}\n    ({})",
+                    f.document_id, f.code, f.message_vi, f.message
+                );
+            }
+        }
+    }
+    if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `hoso sign --document ID …`: signs (or extends) the newest version of an archived
+/// document with the same options as a file, and stores the result as its next version
+/// (`signed` or `extended`), verified, with the report. The archived bytes are never
+/// touched: the version is copied out (checked), signed into a new file, and stored.
+pub(super) fn sign_document(config: &Config, id: i64, mut args: super::SignArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Task(format!("cannot start the async runtime: {e}")))?;
+    let pipeline = Arc::new(runtime.block_on(Pipeline::open(config))?);
+    let actor = actor_or_login(args.actor.clone());
+    let now = time::OffsetDateTime::now_utc();
+    let record = runtime.block_on(pipeline.archive().document(id))?;
+    let latest = pick_version(&record, None)?;
+    if latest.media_type != "application/pdf" {
+        return Err(Error::Archive(ArchiveError::FieldInvalid {
+            field: "document",
+            value: id.to_string(),
+            reason: format!(
+                "version {} is {}, not a PDF (OCR it first: hoso ingest --ocr)",
+                latest.version, latest.media_type
+            ),
+        }));
+    }
+    let work = tempfile::tempdir().map_err(|e| Error::Task(e.to_string()))?;
+    let input = work.path().join("input.pdf");
+    let output = work.path().join("signed.pdf");
+    runtime.block_on(pipeline.copy_version_to(&latest, &input, &actor, now))?;
+    let kind = if args.extend.is_some() {
+        VersionKind::Extended
+    } else {
+        VersionKind::Signed
+    };
+    args.input = Some(input);
+    args.output = Some(output.clone());
+    args.document = None;
+    let signed = super::sign(config, args);
+    // This thread signed and now talks to the database.
+    crate::trust::clear_openssl_errors();
+    signed?;
+    let stored = runtime.block_on(async {
+        let mut file = tokio::fs::File::open(&output)
+            .await
+            .map_err(|e| Error::Task(format!("{}: {e}", output.display())))?;
+        let blob = pipeline.store(&mut file, "application/pdf", now).await?;
+        let stored = pipeline
+            .archive()
+            .add_version(
+                &NewVersion {
+                    document_id: id,
+                    parent_version: latest.version,
+                    kind,
+                    sha256: blob
+                        .sha256
+                        .parse()
+                        .map_err(|_| Error::Task("stored digest is not hex".to_owned()))?,
+                    file_name: None,
+                    metadata: None,
+                    ocr: None,
+                    actor: actor.clone(),
+                    reason: match kind {
+                        VersionKind::Extended => "gia hạn chữ ký (extended)".to_owned(),
+                        _ => "ký số (signed)".to_owned(),
+                    },
+                },
+                now,
+            )
+            .await?;
+        let version = pipeline
+            .archive()
+            .document(id)
+            .await?
+            .versions
+            .into_iter()
+            .find(|v| v.version_id == stored.version_id)
+            .ok_or_else(|| Error::Task("the new version vanished".to_owned()))?;
+        // The signature is stored whatever the check says; a check that cannot run now
+        // (network) is retried with `hoso document verify`.
+        match pipeline.reverify(&version, false, &actor, now).await {
+            Ok(report) => eprintln!(
+                "kiểm tra (verified): {}",
+                serde_json::to_value(report.indication)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+            Err(e) => eprintln!(
+                "cảnh báo: chưa kiểm tra được chữ ký [{}] {} ({e}); chạy lại: hoso document verify {id}",
+                e.code(),
+                e.message_vi()
+            ),
+        }
+        pipeline.close().await;
+        Ok::<_, Error>(stored)
+    })?;
+    eprintln!(
+        "đã lưu phiên bản (stored version) {} của tài liệu (of document) {id}  sha256 {}",
+        stored.version, stored.sha256
+    );
     Ok(())
 }

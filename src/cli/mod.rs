@@ -20,6 +20,9 @@ use crate::pipeline::Pipeline;
 use crate::trust::TrustStore;
 
 mod documents;
+mod export;
+mod fixity;
+mod stats;
 
 /// hoso (hồ sơ): số hóa, ký số, kiểm tra và lưu trữ hồ sơ cho Bộ phận Một cửa.
 /// Document engine for one-stop offices: digitize, sign, verify, archive.
@@ -88,6 +91,9 @@ enum Command {
     /// show, get, edit metadata, re-verify
     #[command(subcommand)]
     Document(documents::DocumentCommand),
+    /// Gia hạn lưu trữ dài hạn (B-LTA) tài liệu sắp hết hạn / Extend signed documents nearing
+    /// expiry to B-LTA, as new versions
+    Preserve(documents::PreserveArgs),
     /// Tìm kiếm hồ sơ, tài liệu / Search the archive (issue #6)
     Search(SearchArgs),
     /// Danh mục thủ tục hành chính / The procedure catalogue (TTHC)
@@ -102,6 +108,23 @@ enum Command {
     /// Nhật ký kiểm toán / The hash-chained audit trail
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Xuất hồ sơ thành gói BagIt / Export a dossier as a BagIt package (folder or .zip):
+    /// every version, metadata, verification reports and audit entries
+    Export(export::ExportArgs),
+    /// Nhập gói hồ sơ / Import a dossier package written by `hoso export` (verified first)
+    Import(export::ImportArgs),
+    /// Kiểm tra toàn vẹn kho lưu trữ / Fixity: re-hash stored blobs, report changed, missing
+    /// and untracked objects
+    ///
+    /// Mã thoát (exit code): 0 nguyên vẹn (intact); 1 có nội dung bị thay đổi hoặc bị mất
+    /// (changed or missing), hoặc không kiểm tra được; đối tượng không có trong sổ (untracked)
+    /// mà thôi: 0 kèm cảnh báo (0 with a warning: the records are intact, an untracked object
+    /// needs review). Mỗi lần chạy ghi một mục fixity.check vào nhật ký kiểm toán (each run is
+    /// an audit entry).
+    Fixity(fixity::FixityArgs),
+    /// Thống kê giải quyết hồ sơ / Statistics of a period: received, resolved early, on time
+    /// or late, pending, on-time and digitization rates (vn-standards.md §5)
+    Stats(stats::StatsArgs),
     /// Kho chứng thư tin cậy / Trusted root certificates
     #[command(subcommand)]
     Trust(TrustCommand),
@@ -176,7 +199,15 @@ impl OcrArgs {
 #[command(group(clap::ArgGroup::new("key").args(["p12", "pkcs11_module"])))]
 struct SignArgs {
     /// The PDF to sign (never modified, except by --extend without -o)
-    input: PathBuf,
+    #[arg(required_unless_present = "document")]
+    input: Option<PathBuf>,
+    /// Sign (or with --extend, extend) the newest version of archived document ID instead
+    /// of a file: the result is stored as its next version, verified, with the report
+    #[arg(long, value_name = "ID", conflicts_with_all = ["input", "output"])]
+    document: Option<i64>,
+    /// Who signs, for the document's history (with --document) [default: the login name]
+    #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
     /// The signed PDF to write (required unless --extend, which then updates INPUT in place)
     #[arg(short = 'o', long = "output", value_name = "OUT.pdf")]
     output: Option<PathBuf>,
@@ -692,21 +723,29 @@ pub fn main() -> ExitCode {
         Command::Config => print_config(&config),
         Command::Trust(TrustCommand::List { format }) => list_trust(&config, format),
         Command::Ocr(args) => ocr(&config, args),
-        Command::Sign(args) => sign(&config, *args),
+        Command::Sign(args) => match args.document {
+            Some(id) => documents::sign_document(&config, id, *args),
+            None => sign(&config, *args),
+        },
         Command::Verify(args) => return verify(&config, args),
         Command::VerifyCert(args) => return verify_cert(&config, args),
         Command::Ingest(args) => return documents::ingest(&config, args),
         Command::Document(command) => return documents::document(config, command),
+        Command::Preserve(args) => return documents::preserve(&config, args),
         Command::Search(_) => Err(Error::NotImplemented { command: "search" }),
         Command::Procedure(command) => with_runtime(procedure(config, command)),
         Command::Dossier(command) => with_runtime(dossier(config, command)),
         Command::Holiday(command) => with_runtime(holiday(config, command)),
+        Command::Export(args) => with_runtime(export::export(config, args)),
+        Command::Import(args) => with_runtime(export::import(config, args)),
         Command::Audit(AuditCommand::Verify { format }) => {
             return audit_verify(&config, format);
         }
         Command::Audit(AuditCommand::Checkpoint { actor, format }) => {
             with_runtime(audit_checkpoint(config, actor, format))
         }
+        Command::Fixity(args) => return fixity::fixity(&config, args),
+        Command::Stats(args) => return stats::run(&config, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -1005,6 +1044,13 @@ fn list_trust(config: &Config, format: Format) -> Result<()> {
 
 fn sign(config: &Config, args: SignArgs) -> Result<()> {
     use crate::pades::PadesError;
+    let input = args.input.clone().ok_or_else(|| {
+        Error::Config(ConfigError::InvalidValue {
+            key: "INPUT",
+            value: String::new(),
+            reason: "hoso sign needs the PDF to sign (or --document ID)".to_owned(),
+        })
+    })?;
     use crate::pades::document::SignatureInfo;
     use crate::pades::key::{KeySigner, SoftwareKey};
     use crate::pades::sign::{ExtendOptions, Level, SignOptions, extend_file, sign_file};
@@ -1027,12 +1073,13 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
     if let Some(level) = args.extend {
         // In place: the file itself, also when INPUT is a symbolic link to it (the rename
         // would otherwise replace the link and leave the linked file as it was).
-        let output = args.output.clone().unwrap_or_else(|| {
-            std::fs::canonicalize(&args.input).unwrap_or_else(|_| args.input.clone())
-        });
+        let output = args
+            .output
+            .clone()
+            .unwrap_or_else(|| std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone()));
         remove_partial_output_on_signal(&output);
         let outcome = extend_file(
-            &args.input,
+            &input,
             &output,
             &trust,
             &ExtendOptions {
@@ -1138,7 +1185,7 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
         time_format: args.time_format.clone(),
         qr_base_url: args.qr.clone(),
     };
-    let visible = crate::pades::layout::plan(&args.input, &request, signer.certificate(), now)?;
+    let visible = crate::pades::layout::plan(&input, &request, signer.certificate(), now)?;
     let options = SignOptions {
         level,
         digest: args.digest,
@@ -1160,7 +1207,7 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
         supplied,
     };
     remove_partial_output_on_signal(&output);
-    let outcome = sign_file(&args.input, &output, signer.as_ref(), &trust, &options, now)?;
+    let outcome = sign_file(&input, &output, signer.as_ref(), &trust, &options, now)?;
     print_report(args.format, &outcome, || {
         format!(
             "đã ký (signed): {}  field={} level={} signer=\"{}\" reserved={}B used={}B sha256={}",

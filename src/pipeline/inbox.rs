@@ -38,6 +38,8 @@ const SEPARATOR: &str = "__";
 /// Stands for "no dossier" in a claimed name (no dossier code is `-`, and unlike `_` it
 /// cannot run into the separator).
 const NO_DOSSIER: &str = "-";
+/// The longest original name kept in a claimed name (token ≈ 20 bytes, dossier code ≈ 30).
+const MAX_NAME_BYTES: usize = 150;
 
 /// How the inbox is watched.
 #[derive(Debug, Clone)]
@@ -127,7 +129,9 @@ fn ready_files(options: &InboxOptions) -> Result<Vec<(PathBuf, Option<String>)>>
         let Ok(metadata) = entry.metadata() else {
             continue;
         };
-        if metadata.is_dir() {
+        // A symbolic link to a folder is not a dossier folder (it could point anywhere).
+        let is_real_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_real_dir {
             if [PROCESSING, DONE, FAILED].contains(&name.as_str()) || name.starts_with('.') {
                 continue;
             }
@@ -144,7 +148,10 @@ fn ready_files(options: &InboxOptions) -> Result<Vec<(PathBuf, Option<String>)>>
                     ready.push((file.path(), Some(name.clone())));
                 }
             }
-        } else if is_candidate_name(&name) && settled(&metadata, options.settle, now) {
+        } else if !metadata.is_dir()
+            && is_candidate_name(&name)
+            && settled(&metadata, options.settle, now)
+        {
             ready.push((entry.path(), None));
         }
     }
@@ -154,10 +161,12 @@ fn ready_files(options: &InboxOptions) -> Result<Vec<(PathBuf, Option<String>)>>
 
 /// Claims `path` by renaming it into processing/; `None` when someone else took it first.
 fn claim(options: &InboxOptions, path: &Path, dossier: Option<&str>) -> Result<Option<PathBuf>> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = bounded_name(
+        &path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
     let token = format!(
         "{}-{}",
         OffsetDateTime::now_utc().unix_timestamp(),
@@ -171,6 +180,32 @@ fn claim(options: &InboxOptions, path: &Path, dossier: Option<&str>) -> Result<O
         Ok(()) => Ok(Some(claimed)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(folder_error(path, &e)),
+    }
+}
+
+/// `name` within [`MAX_NAME_BYTES`], its extension kept: the claim token and dossier code
+/// must fit beside it in one file name (255 bytes on most filesystems).
+fn bounded_name(name: &str) -> String {
+    if name.len() <= MAX_NAME_BYTES {
+        return name.to_owned();
+    }
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, e)| e)
+        .filter(|e| e.len() <= 10)
+        .unwrap_or("");
+    let mut stem: String = String::new();
+    for c in name.chars() {
+        // "…" is 3 bytes, the dot 1.
+        if stem.len() + c.len_utf8() + extension.len() + 4 > MAX_NAME_BYTES {
+            break;
+        }
+        stem.push(c);
+    }
+    if extension.is_empty() {
+        format!("{stem}…")
+    } else {
+        format!("{stem}….{extension}")
     }
 }
 
@@ -193,8 +228,7 @@ fn file_away(
     token: &str,
     original: &str,
     outcome: &str,
-    note_suffix: &str,
-    note: &[u8],
+    (note_suffix, note): (&str, &[u8]),
     today: time::Date,
 ) -> Result<PathBuf> {
     let folder = options.dir.join(outcome).join(today.to_string());
@@ -221,15 +255,43 @@ async fn process(
     options: &InboxOptions,
     claimed: PathBuf,
 ) -> Result<InboxResult> {
-    let Some((token, dossier, original)) = parse_claimed(&claimed) else {
-        return Err(Error::Task(format!(
-            "unexpected file in the inbox's processing folder: {}",
-            claimed.display()
-        )));
-    };
     let now = OffsetDateTime::now_utc();
     let today = crate::archive::calendar::local_date(now);
+    let Some((token, dossier, original)) = parse_claimed(&claimed) else {
+        // Not a name this watcher gives: someone put it there by hand.
+        let name = claimed
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let error = Error::Task(format!(
+            "{name}: not taken by the inbox (files are dropped in the inbox folder, not in processing/)"
+        ));
+        let moved_to = file_away(
+            options,
+            &claimed,
+            "unknown",
+            &bounded_name(&name),
+            FAILED,
+            (".reason.txt", reason_text(&error).as_bytes()),
+            today,
+        )?;
+        return Ok(InboxResult {
+            file: name,
+            dossier: None,
+            moved_to,
+            stored: None,
+            error_code: Some(error.code().to_owned()),
+        });
+    };
     let result = async {
+        // Only regular files: a symbolic link could make hoso archive any file it can read.
+        let is_regular = std::fs::symlink_metadata(&claimed).is_ok_and(|m| m.file_type().is_file());
+        if !is_regular {
+            return Err(Error::Ocr(crate::ocr::OcrError::Unreadable {
+                file: original.clone(),
+                reason: "not a regular file (a link or a special file)".to_owned(),
+            }));
+        }
         let dossier_code = dossier
             .as_deref()
             .map(|code| {
@@ -266,7 +328,13 @@ async fn process(
         Ok(stored) => {
             let note = serde_json::to_vec_pretty(&stored).unwrap_or_default();
             let moved_to = file_away(
-                options, &claimed, &token, &original, DONE, ".json", &note, today,
+                options,
+                &claimed,
+                &token,
+                &original,
+                DONE,
+                (".json", &note),
+                today,
             )?;
             tracing::info!(file = %original, document = stored.id, version = stored.version, "đã lưu tệp từ hộp thư (inbox file stored)");
             Ok(InboxResult {
@@ -277,6 +345,27 @@ async fn process(
                 error_code: None,
             })
         }
+        Err(error) if error.class() == crate::error::ErrorClass::Unavailable => {
+            // The database or the store is down: not the file's fault. It goes back where it
+            // was dropped and is tried again at a later pass.
+            let back = match &dossier {
+                Some(code) => options.dir.join(code),
+                None => options.dir.clone(),
+            };
+            let mut target = back.join(&original);
+            if target.exists() {
+                target = back.join(format!("{token}{SEPARATOR}{original}"));
+            }
+            std::fs::rename(&claimed, &target).map_err(|e| folder_error(&claimed, &e))?;
+            tracing::warn!(file = %original, code = error.code(), "hộp thư quét: sẽ thử lại (inbox: will retry): {error}");
+            Ok(InboxResult {
+                file: original,
+                dossier,
+                moved_to: target,
+                stored: None,
+                error_code: Some(error.code().to_owned()),
+            })
+        }
         Err(error) => {
             let moved_to = file_away(
                 options,
@@ -284,8 +373,7 @@ async fn process(
                 &token,
                 &original,
                 FAILED,
-                ".reason.txt",
-                reason_text(&error).as_bytes(),
+                (".reason.txt", reason_text(&error).as_bytes()),
                 today,
             )?;
             tracing::warn!(file = %original, code = error.code(), "không lưu được tệp từ hộp thư (inbox file refused): {error}");
@@ -300,7 +388,92 @@ async fn process(
     }
 }
 
-/// One pass: files left in processing/ by an interrupted run, then every settled new file.
+/// Ingests one claimed file; an error of the inbox folders themselves is logged and the
+/// pass goes on with the next file (one bad entry never stops the inbox).
+async fn process_logged(
+    pipeline: &Arc<Pipeline>,
+    options: &InboxOptions,
+    claimed: PathBuf,
+    results: &mut Vec<InboxResult>,
+) {
+    match process(pipeline, options, claimed.clone()).await {
+        Ok(result) => results.push(result),
+        Err(e) => {
+            tracing::error!(file = %claimed.display(), code = e.code(), "hộp thư quét lỗi (inbox failed): {e}")
+        }
+    }
+}
+
+/// Takes again the files an interrupted run left in processing/. Run once at start, before
+/// any pass: each is re-claimed under a new name first, so that of two watchers starting
+/// together only one takes it. Ingest recognizes content already stored.
+///
+/// # Errors
+/// The inbox folders unusable.
+pub async fn recover(pipeline: &Arc<Pipeline>, options: &InboxOptions) -> Result<Vec<InboxResult>> {
+    prepare(&options.dir)?;
+    let processing = options.dir.join(PROCESSING);
+    let mut leftovers: Vec<PathBuf> = std::fs::read_dir(&processing)
+        .map_err(|e| folder_error(&processing, &e))?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    leftovers.sort();
+    let mut results = Vec::new();
+    for leftover in leftovers {
+        let renamed = match parse_claimed(&leftover) {
+            Some((_, dossier, original)) => {
+                let token = format!(
+                    "{}-{}",
+                    OffsetDateTime::now_utc().unix_timestamp(),
+                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                );
+                let target = processing.join(format!(
+                    "{token}{SEPARATOR}{}{SEPARATOR}{original}",
+                    dossier.as_deref().unwrap_or(NO_DOSSIER)
+                ));
+                match std::fs::rename(&leftover, &target) {
+                    Ok(()) => target,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        tracing::error!(file = %leftover.display(), "hộp thư quét lỗi (inbox failed): {e}");
+                        continue;
+                    }
+                }
+            }
+            None => leftover,
+        };
+        process_logged(pipeline, options, renamed, &mut results).await;
+    }
+    Ok(results)
+}
+
+/// One pass over the files dropped since the last: each settled file is claimed and
+/// ingested, until `stop` says to stop (checked before each file).
+async fn scan(
+    pipeline: &Arc<Pipeline>,
+    options: &InboxOptions,
+    stop: &(dyn Fn() -> bool + Send + Sync),
+) -> Result<Vec<InboxResult>> {
+    prepare(&options.dir)?;
+    let mut results = Vec::new();
+    for (path, dossier) in ready_files(options)? {
+        if stop() {
+            break;
+        }
+        match claim(options, &path, dossier.as_deref()) {
+            Ok(Some(claimed)) => process_logged(pipeline, options, claimed, &mut results).await,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(file = %path.display(), code = e.code(), "hộp thư quét lỗi (inbox failed): {e}")
+            }
+        }
+    }
+    Ok(results)
+}
+
+/// One pass over the files dropped since the last (module documentation).
 ///
 /// # Errors
 /// The inbox folders unusable. A file that cannot be ingested is not an error here: it is
@@ -309,25 +482,7 @@ pub async fn scan_once(
     pipeline: &Arc<Pipeline>,
     options: &InboxOptions,
 ) -> Result<Vec<InboxResult>> {
-    prepare(&options.dir)?;
-    let mut results = Vec::new();
-    let processing = options.dir.join(PROCESSING);
-    let mut leftovers: Vec<PathBuf> = std::fs::read_dir(&processing)
-        .map_err(|e| folder_error(&processing, &e))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    leftovers.sort();
-    for claimed in leftovers {
-        results.push(process(pipeline, options, claimed).await?);
-    }
-    for (path, dossier) in ready_files(options)? {
-        if let Some(claimed) = claim(options, &path, dossier.as_deref())? {
-            results.push(process(pipeline, options, claimed).await?);
-        }
-    }
-    Ok(results)
+    scan(pipeline, options, &|| false).await
 }
 
 /// Watches the inbox until `stop` turns true, finishing the file in hand first.
@@ -337,11 +492,15 @@ pub async fn watch(
     mut stop: watch::Receiver<bool>,
 ) {
     tracing::info!(dir = %options.dir.display(), "đang theo dõi hộp thư quét (watching the scanner inbox)");
+    if let Err(e) = recover(&pipeline, &options).await {
+        tracing::error!(code = e.code(), "hộp thư quét lỗi (inbox failed): {e}");
+    }
     loop {
         if *stop.borrow() {
             break;
         }
-        if let Err(e) = scan_once(&pipeline, &options).await {
+        let stopping = stop.clone();
+        if let Err(e) = scan(&pipeline, &options, &|| *stopping.borrow()).await {
             tracing::error!(code = e.code(), "hộp thư quét lỗi (inbox failed): {e}");
         }
         tokio::select! {
@@ -376,5 +535,11 @@ mod tests {
         ));
         assert_eq!(parse_claimed(&p).unwrap().1, None);
         assert_eq!(parse_claimed(&p).unwrap().2, "_a.pdf");
+        let long = format!("{}.pdf", "tờ khai ".repeat(40));
+        let bounded = bounded_name(&long);
+        assert!(
+            bounded.len() <= MAX_NAME_BYTES && bounded.ends_with(".pdf"),
+            "{bounded}"
+        );
     }
 }

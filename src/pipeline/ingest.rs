@@ -22,9 +22,10 @@ use super::Pipeline;
 use crate::archive::codes::DossierCode;
 use crate::archive::documents::{
     DocumentMetadata, DocumentRole, NewDocument, NewVersion, OcrText, StoredVersion, VersionKind,
+    display_file_name,
 };
 use crate::digitize::{DigitizeOptions, Digitized, digitize};
-use crate::error::{Error, Result};
+use crate::error::{Coded, Error, Result};
 use crate::ocr::{OcrError, OcrSettings};
 use crate::verify::{Policy, VerifyOptions, verify_pdf};
 
@@ -62,6 +63,12 @@ pub struct IngestOutcome {
     pub versions: Vec<StoredVersion>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ocr: Option<OcrSummary>,
+    /// Why `--ocr` made no OCR version (a signed PDF).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocr_skipped: Option<String>,
+    /// A duplicate ingested with metadata: the metadata was not applied (use `hoso document
+    /// edit`).
+    pub metadata_ignored: bool,
     /// The verdict on the signatures the file carried, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signatures: Option<SignatureSummary>,
@@ -167,18 +174,19 @@ impl Pipeline {
         request: IngestRequest,
         now: OffsetDateTime,
     ) -> Result<IngestOutcome> {
-        let display = request.file_name.clone().unwrap_or_else(|| {
+        let display = display_file_name(&request.file_name.clone().unwrap_or_else(|| {
             request
                 .path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
-        });
-        let mut file = tokio::fs::File::open(&request.path)
-            .await
-            .map_err(|e| io_failed(&request.path, &e))?;
-        let metadata = file
-            .metadata()
+        }));
+        // An unknown dossier is refused before anything is stored.
+        if let Some(code) = &request.dossier {
+            self.archive.dossier(code).await?;
+        }
+        // Checked before opening: opening a FIFO would wait for a writer for ever.
+        let metadata = tokio::fs::metadata(&request.path)
             .await
             .map_err(|e| io_failed(&request.path, &e))?;
         if !metadata.is_file() {
@@ -187,6 +195,15 @@ impl Pipeline {
                 &std::io::Error::other("not a regular file"),
             ));
         }
+        if metadata.len() == 0 {
+            return Err(io_failed(
+                &request.path,
+                &std::io::Error::other("the file is empty"),
+            ));
+        }
+        let mut file = tokio::fs::File::open(&request.path)
+            .await
+            .map_err(|e| io_failed(&request.path, &e))?;
         let mut head = [0u8; 8];
         let head_len = {
             use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -201,11 +218,12 @@ impl Pipeline {
         };
         let media_type = sniff_media_type(&head[..head_len], &display);
         let blob = self.store(&mut file, media_type, now).await?;
-        let sha256 = blob
+        drop(file);
+        let sha256: crate::digest::Sha256Digest = blob
             .sha256
             .parse()
             .map_err(|_| Error::Task(format!("stored digest {} is not hex", blob.sha256)))?;
-        let original = self
+        let stored = self
             .archive
             .add_document(
                 &NewDocument {
@@ -223,30 +241,63 @@ impl Pipeline {
             .await?;
         let mut outcome = IngestOutcome {
             file: display.clone(),
-            id: original.document_id,
-            sha256: original.sha256.clone(),
-            version: original.version,
-            version_id: original.version_id,
-            duplicate: original.duplicate,
+            id: stored.document_id,
+            sha256: stored.sha256.clone(),
+            version: stored.version,
+            version_id: stored.version_id,
+            duplicate: stored.duplicate,
             media_type: media_type.to_owned(),
             size_bytes: blob.size_bytes,
             versions: Vec::new(),
             ocr: None,
+            ocr_skipped: None,
             signatures: None,
+            metadata_ignored: stored.duplicate && request.metadata != DocumentMetadata::default(),
         };
-        if original.duplicate {
+        if !stored.duplicate {
+            outcome.versions.push(stored.clone());
+        }
+        // What this document still lacks: a duplicate finishes what an interrupted or failed
+        // earlier ingest left undone (its verification, its OCR version).
+        let record = self.archive.document(stored.document_id).await?;
+        let Some(with_content) = record.versions.iter().find(|v| v.sha256 == blob.sha256) else {
+            return Err(Error::Task("the stored version vanished".to_owned()));
+        };
+        let content_version_id = with_content.version_id;
+        let verified = record
+            .reports
+            .iter()
+            .any(|r| r.version_id == content_version_id);
+        let needs_verify = media_type == "application/pdf" && !verified;
+        let needs_ocr = request.ocr
+            && is_scan(media_type)
+            && !record.versions.iter().any(|v| v.kind == VersionKind::Ocr);
+        if !needs_verify && !needs_ocr {
             return Ok(outcome);
         }
-        outcome.versions.push(original.clone());
-
-        if media_type == "application/pdf" {
+        // Later steps read the archive's own copy, checked against its digest, never the
+        // caller's path again: the file there may change or vanish meanwhile.
+        let staged = self.stage(with_content).await?;
+        let mut signed = record.signatures.iter().any(|s| s.kind == "signature");
+        if needs_verify {
             outcome.signatures = self
-                .verify_stored(&request.path, &display, original.version_id, &request, now)
+                .verify_stored(staged.path(), &display, content_version_id, &request, now)
                 .await?;
+            signed |= outcome.signatures.as_ref().is_some_and(|s| s.count > 0);
         }
-
-        if request.ocr && is_scan(media_type) {
-            let (version, summary) = self.ocr_version(&request, &original, now).await?;
+        if needs_ocr && signed {
+            // A searchable copy would drop the signatures, and the newest version is what
+            // people open: the signed original stays the newest.
+            outcome.ocr_skipped = Some(
+                "tệp đã ký số: không tạo bản OCR để giữ chữ ký (signed PDF: not OCRed, the signed \
+                 version stays the newest)"
+                    .to_owned(),
+            );
+        } else if needs_ocr {
+            let parent = record.latest().map_or(stored.version, |v| v.version);
+            let (version, summary) = self
+                .ocr_version(&request, staged.path(), stored.document_id, parent, now)
+                .await?;
             outcome.sha256 = version.sha256.clone();
             outcome.version = version.version;
             outcome.version_id = version.version_id;
@@ -265,19 +316,35 @@ impl Pipeline {
         request: &IngestRequest,
         now: OffsetDateTime,
     ) -> Result<Option<SignatureSummary>> {
-        let trust = self.trust()?;
         let path = path.to_owned();
+        let probe = path.clone();
+        // Unsigned PDFs (most scans) skip verification, and the trust store is not needed.
+        let has_signatures = self
+            .run_blocking(move || {
+                let file = std::fs::File::open(&probe).map_err(|e| io_failed(&probe, &e))?;
+                let bytes = crate::verify::map_file(&file).map_err(|e| io_failed(&probe, &e))?;
+                Ok(memchr::memmem::find(&bytes, b"/ByteRange").is_some())
+            })
+            .await?;
+        if !has_signatures {
+            return Ok(None);
+        }
+        // The document is archived as received whatever happens here; a verification that
+        // cannot run is logged, and `hoso document verify` (or the next ingest) retries.
+        let trust = match self.trust() {
+            Ok(trust) => trust,
+            Err(e) => {
+                let file_name = display.to_owned();
+                tracing::warn!(file = %file_name, code = e.code(), "không kiểm tra được chữ ký (signatures not checked): {e}");
+                return Ok(None);
+            }
+        };
         let name = display.to_owned();
         let offline = request.offline;
         let report = self
             .run_blocking(move || {
                 let file = std::fs::File::open(&path).map_err(|e| io_failed(&path, &e))?;
                 let bytes = crate::verify::map_file(&file).map_err(|e| io_failed(&path, &e))?;
-                // Unsigned PDFs (most scans) skip verification: it would hash the whole file
-                // only to say "no signature".
-                if memchr::memmem::find(&bytes, b"/ByteRange").is_none() {
-                    return Ok(None);
-                }
                 let options = VerifyOptions {
                     trust: &trust,
                     at: now,
@@ -285,8 +352,6 @@ impl Pipeline {
                     policy: Policy::Strict,
                     supplied: crate::verify::status::EvidencePool::default(),
                 };
-                // A PDF the verifier cannot read is still archived (as received); the
-                // failure is logged, and `hoso document verify` can retry later.
                 match verify_pdf(&bytes, &name, &options) {
                     Ok(report) => Ok(Some(report)),
                     Err(e) => {
@@ -318,7 +383,9 @@ impl Pipeline {
     async fn ocr_version(
         self: &Arc<Self>,
         request: &IngestRequest,
-        original: &StoredVersion,
+        source: &Path,
+        document_id: i64,
+        parent_version: i64,
         now: OffsetDateTime,
     ) -> Result<(StoredVersion, OcrSummary)> {
         let output = tempfile::Builder::new()
@@ -327,7 +394,7 @@ impl Pipeline {
             .tempfile()
             .map_err(|e| io_failed(&request.path, &e))?;
         let output_path = output.path().to_owned();
-        let input = request.path.clone();
+        let input = source.to_owned();
         let engines = self.engines.clone();
         let options = DigitizeOptions {
             ocr: OcrSettings {
@@ -347,9 +414,7 @@ impl Pipeline {
         };
         // One OCR job holds one permit; its pages run on `jobs` threads inside.
         let digitized = self
-            .run_blocking(move || {
-                digitize(&[input], &output_path, &options, &engines, &|_| {}).map_err(Error::from)
-            })
+            .run_blocking(move || digitize(&[input], &output_path, &options, &engines, &|_| {}))
             .await?;
         let mut pdf = tokio::fs::File::open(output.path())
             .await
@@ -371,8 +436,8 @@ impl Pipeline {
             .archive
             .add_version(
                 &NewVersion {
-                    document_id: original.document_id,
-                    parent_version: original.version,
+                    document_id,
+                    parent_version,
                     kind: VersionKind::Ocr,
                     sha256,
                     file_name: None,

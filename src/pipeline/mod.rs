@@ -26,6 +26,7 @@ use crate::trust::TrustStore;
 
 pub mod inbox;
 pub mod ingest;
+pub mod preserve;
 mod read;
 
 /// Shared handles of a running hoso: the archive, the blob store and the CPU budget.
@@ -116,7 +117,9 @@ impl Pipeline {
         if let Some(store) = slot.as_ref() {
             return Ok(store.clone());
         }
-        let store = Arc::new(TrustStore::load(&self.trust_dirs)?);
+        let loaded = TrustStore::load(&self.trust_dirs);
+        crate::trust::clear_openssl_errors();
+        let store = Arc::new(loaded?);
         *slot = Some(store.clone());
         Ok(store)
     }
@@ -165,10 +168,14 @@ impl Pipeline {
             .await
             .map_err(|_| Error::Task("the CPU job limiter is closed".to_owned()))?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(work))
-            .instrument(tracing::Span::current())
-            .await
-            .map_err(|e| Error::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            let result = span.in_scope(work);
+            crate::trust::clear_openssl_errors();
+            result
+        })
+        .instrument(tracing::Span::current())
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
     }
 
     /// Checks the database and the blob store, for `/readyz`.

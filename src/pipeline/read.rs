@@ -67,6 +67,18 @@ impl Pipeline {
         Ok(())
     }
 
+    /// A private copy of `version`'s content in a temporary file (removed when dropped), for
+    /// steps that need a file: nobody else can change or truncate it while it is read.
+    pub(super) async fn stage(&self, version: &Version) -> Result<tempfile::NamedTempFile> {
+        let temp = tempfile::Builder::new()
+            .prefix(".hoso-stage-")
+            .tempfile()
+            .map_err(|e| write_failed(Path::new("."), e))?;
+        self.copy_checked(version, temp.as_file(), temp.path())
+            .await?;
+        Ok(temp)
+    }
+
     /// Records an unreadable blob in the audit trail, then hands the error back.
     async fn unreadable(
         &self,

@@ -672,7 +672,13 @@ async fn the_inbox_takes_each_file_once_and_files_it_away() {
             .join("processing")
             .join(format!("1-deadbeef__{}__giấy tờ.png", code.as_str()));
         std::fs::copy(sample("chu-ky.png"), &leftover).unwrap();
-        let again = scan_once(&pipeline, &options).await.unwrap();
+        assert!(
+            scan_once(&pipeline, &options).await.unwrap().is_empty(),
+            "only at start"
+        );
+        let again = hoso::pipeline::inbox::recover(&pipeline, &options)
+            .await
+            .unwrap();
         assert_eq!(again.len(), 1);
         assert!(again[0].stored.as_ref().unwrap().duplicate);
         assert_eq!(
@@ -697,4 +703,241 @@ fn error_codes_of_the_document_layer_are_stable() {
     });
     assert_eq!(e.code(), "version-conflict");
     assert!(e.message_vi().contains("phiên bản mới"));
+}
+
+#[tokio::test]
+async fn preserve_extends_what_nears_expiry_to_b_lta_as_a_new_version() {
+    use hoso::pipeline::preserve::PreserveOptions;
+    let Some(services) = crate::pki::services() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let signed = dir.path().join("ket-qua.pdf");
+    let r = run(hoso().args([
+        "sign",
+        sample("cong-van.pdf").to_str().unwrap(),
+        "-o",
+        signed.to_str().unwrap(),
+        "--p12",
+        crate::pki::dir().join("official.p12").to_str().unwrap(),
+        "--password-env",
+        "HOSO_TEST_P12_PASSWORD",
+        "--trust",
+        crate::pki::dir().to_str().unwrap(),
+        "--level",
+        "B-T",
+        "--tsa",
+        &format!("{}/", services.tsa),
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for db in backends().await {
+        let (pipeline, _blobs) = trusting_pipeline(&db).await;
+        let now = OffsetDateTime::now_utc();
+        let stored = pipeline
+            .ingest(
+                IngestRequest {
+                    path: signed.clone(),
+                    file_name: None,
+                    dossier: None,
+                    role: DocumentRole::Result,
+                    metadata: DocumentMetadata::default(),
+                    // OCR would make an unsigned copy the newest version: skipped.
+                    ocr: true,
+                    offline: false,
+                    actor: "văn thư".to_owned(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            stored.signatures.as_ref().unwrap().indication,
+            "TOTAL-PASSED"
+        );
+        assert!(
+            stored.ocr_skipped.is_some() && stored.version == 1,
+            "{stored:?}"
+        );
+        // A metadata correction keeps the document under preservation (same content).
+        let sha: Sha256Digest = stored.sha256.parse().unwrap();
+        pipeline
+            .archive()
+            .add_version(
+                &NewVersion {
+                    document_id: stored.id,
+                    parent_version: 1,
+                    kind: VersionKind::Metadata,
+                    sha256: sha,
+                    file_name: None,
+                    metadata: Some(DocumentMetadata {
+                        subject: Some("Cấp giấy phép xây dựng".to_owned()),
+                        ..DocumentMetadata::default()
+                    }),
+                    ocr: None,
+                    actor: "văn thư".to_owned(),
+                    reason: "trích yếu".to_owned(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let mut options = PreserveOptions {
+            horizon: time::Duration::ZERO,
+            tsa_url: Some(format!("{}/", services.tsa)),
+            dry_run: false,
+            actor: "lưu trữ".to_owned(),
+        };
+        // Nothing expires today: nothing to do.
+        let report = pipeline.preserve(&options, now).await.unwrap();
+        assert_eq!(
+            (report.checked, report.due.len()),
+            (1, 0),
+            "{}",
+            db.backend()
+        );
+
+        // Within a horizon past the signer certificate's expiry: listed by a dry run only.
+        options.horizon = time::Duration::days(365 * 40);
+        options.dry_run = true;
+        let report = pipeline.preserve(&options, now).await.unwrap();
+        assert_eq!(report.due.len(), 1);
+        assert_eq!(report.due[0].what, "signer");
+        assert!(report.extended.is_empty());
+        assert_eq!(
+            pipeline
+                .archive()
+                .document(stored.id)
+                .await
+                .unwrap()
+                .versions
+                .len(),
+            2
+        );
+
+        options.dry_run = false;
+        let report = pipeline.preserve(&options, now).await.unwrap();
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        assert_eq!(report.extended.len(), 1);
+        assert_eq!(report.extended[0].indication, "TOTAL-PASSED");
+        let record = pipeline.archive().document(stored.id).await.unwrap();
+        assert_eq!(record.versions.len(), 3);
+        assert_eq!(record.versions[2].kind, VersionKind::Extended);
+        assert_eq!(
+            record.versions[2].metadata.subject.as_deref(),
+            Some("Cấp giấy phép xây dựng")
+        );
+        // The extension appends to the signed bytes: the original is a prefix.
+        let out = dir.path().join(format!("extended-{}.pdf", db.backend()));
+        pipeline
+            .copy_version_to(&record.versions[2], &out, "lưu trữ", now)
+            .await
+            .unwrap();
+        assert!(
+            std::fs::read(&out)
+                .unwrap()
+                .starts_with(&std::fs::read(&signed).unwrap())
+        );
+        let levels: Vec<_> = record.signatures.iter().map(|s| s.level.clone()).collect();
+        assert!(levels.contains(&Some("B-LTA".to_owned())), "{levels:?}");
+        // Now the archive timestamp's TSA certificate is the deadline.
+        options.dry_run = true;
+        let report = pipeline.preserve(&options, now).await.unwrap();
+        assert_eq!(report.due[0].what, "timestamp");
+        db.cleanup().await;
+    }
+}
+
+#[test]
+fn an_archived_result_is_signed_as_its_next_version() {
+    let Some(_services) = crate::pki::services() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let d = data_args(data.path());
+    let trust = crate::pki::dir();
+    let r = run(hoso().args(&d).args([
+        "ingest",
+        sample("cong-van.pdf").to_str().unwrap(),
+        "--role",
+        "outgoing",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let id = out["documents"][0]["id"].as_i64().unwrap().to_string();
+    let r = run(hoso().args(&d).args([
+        "sign",
+        "--document",
+        &id,
+        "--p12",
+        trust.join("official.p12").to_str().unwrap(),
+        "--password-env",
+        "HOSO_TEST_P12_PASSWORD",
+        "--trust",
+        trust.to_str().unwrap(),
+        "--level",
+        "B-B",
+        "--actor",
+        "Chủ tịch",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(hoso().args(&d).args([
+        "--trust",
+        trust.to_str().unwrap(),
+        "document",
+        "show",
+        &id,
+        "--format",
+        "json",
+    ]));
+    let record: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let versions = record["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[1]["kind"], "signed");
+    assert_eq!(versions[1]["created_by"], "Chủ tịch");
+    assert_eq!(
+        record["signatures"].as_array().unwrap().len(),
+        1,
+        "{record}"
+    );
+    assert_ne!(record["signatures"][0]["indication"], "TOTAL-FAILED");
+    // The original stays as it was; the signed version verifies on its own.
+    let signed = data.path().join("signed.pdf");
+    let r = run(hoso()
+        .args(&d)
+        .args(["document", "get", &id, "-o", signed.to_str().unwrap()]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(hoso().args([
+        "verify",
+        signed.to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+        "--offline",
+        "--policy",
+        "lenient",
+    ]));
+    assert_ne!(r.code, 1, "{}", r.stdout);
+    // Only PDFs can be signed.
+    let r = run(hoso().args(&d).args([
+        "ingest",
+        sample("chu-ky.png").to_str().unwrap(),
+        "--role",
+        "attachment",
+        "--format",
+        "json",
+    ]));
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let png = out["documents"][0]["id"].as_i64().unwrap().to_string();
+    let r = run(hoso().args(&d).args([
+        "sign",
+        "--document",
+        &png,
+        "--p12",
+        trust.join("official.p12").to_str().unwrap(),
+        "--password-env",
+        "HOSO_TEST_P12_PASSWORD",
+    ]));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("field-invalid"), "{}", r.stderr);
 }

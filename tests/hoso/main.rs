@@ -5,12 +5,15 @@
 mod archive_model;
 mod cli;
 mod documents;
+mod export;
+mod fixity;
 mod helpers;
 mod http;
 mod ocr;
 mod pdf_reader;
 mod pki;
 mod sign;
+mod stats;
 mod storage;
 mod verify;
 mod verify_cert;

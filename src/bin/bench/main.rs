@@ -43,6 +43,7 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+mod ingest;
 mod inputs;
 mod sign;
 mod verify;
@@ -81,6 +82,8 @@ enum BenchCommand {
     Sign(sign::SignArgs),
     /// PAdES verification speed: hoso vs pyHanko (in-process) and vs pdfsig (a process each)
     Verify(verify::VerifyArgs),
+    /// Ingest throughput without OCR and bytes on disk per document (issue #6)
+    Ingest(ingest::IngestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +176,7 @@ fn main() -> ExitCode {
         BenchCommand::Ocr(args) => bench_ocr(args),
         BenchCommand::Sign(args) => sign::bench_sign(args),
         BenchCommand::Verify(args) => verify::bench_verify(args),
+        BenchCommand::Ingest(args) => ingest::bench_ingest(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
