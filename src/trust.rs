@@ -343,6 +343,15 @@ impl Coded for TrustError {
     }
 }
 
+/// Empties this thread's OpenSSL error queue. Some OpenSSL calls report a failure both as a
+/// return value and as an entry on the queue (a signature that does not verify, a PEM parse
+/// tried before DER); an entry left behind makes the next TLS read on the same thread (a
+/// PostgreSQL connection) fail with that stale error. Called where blocking crypto work hands
+/// its thread back.
+pub fn clear_openssl_errors() {
+    let _ = openssl::error::ErrorStack::get();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,13 +488,4 @@ mod tests {
             .unwrap_err();
         assert_eq!(untrusted.code(), "certificate-untrusted");
     }
-}
-
-/// Empties this thread's OpenSSL error queue. Some OpenSSL calls report a failure both as a
-/// return value and as an entry on the queue (a signature that does not verify, a PEM parse
-/// tried before DER); an entry left behind makes the next TLS read on the same thread (a
-/// PostgreSQL connection) fail with that stale error. Called where blocking crypto work hands
-/// its thread back.
-pub fn clear_openssl_errors() {
-    let _ = openssl::error::ErrorStack::get();
 }

@@ -161,6 +161,20 @@ pub struct Checkpoint {
     pub tsa_token: Option<Vec<u8>>,
 }
 
+impl Checkpoint {
+    /// The time the TSA vouches for, when the head is time-stamped and the token reads.
+    pub fn timestamp_time(&self) -> Option<OffsetDateTime> {
+        let root: Sha256Digest = self.root_hash.parse().ok()?;
+        let checked = crate::pades::tsp::check_token(
+            self.tsa_token.as_deref()?,
+            crate::pades::key::DigestAlgorithm::Sha256,
+            root.as_bytes(),
+        );
+        crate::trust::clear_openssl_errors();
+        checked.ok().map(|c| c.timestamp.time)
+    }
+}
+
 /// The result of recomputing the chain and the checkpoints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditVerification {
@@ -171,6 +185,8 @@ pub struct AuditVerification {
     pub last_hash: Option<String>,
     /// Checkpoints whose tree head was recomputed and matched.
     pub checkpoints: u64,
+    /// Of those, the ones whose RFC 3161 timestamp over the head checked out.
+    pub timestamped: u64,
     pub first_broken: Option<BrokenEntry>,
 }
 
@@ -198,6 +214,9 @@ pub enum BreakReason {
     /// The chain holds together but no longer matches a checkpoint over this range: it was
     /// rewritten and re-hashed.
     CheckpointMismatch,
+    /// A checkpoint's timestamp does not cover its tree head (or is no valid token): the
+    /// checkpoint itself was altered.
+    TimestampInvalid,
 }
 
 impl BreakReason {
@@ -207,6 +226,7 @@ impl BreakReason {
             BreakReason::Missing => "missing",
             BreakReason::ChainBroken => "chain-broken",
             BreakReason::CheckpointMismatch => "checkpoint-mismatch",
+            BreakReason::TimestampInvalid => "timestamp-invalid",
         }
     }
 
@@ -218,6 +238,9 @@ impl BreakReason {
                 "bản ghi không nối tiếp bản ghi trước (bị đổi chỗ hoặc chèn)"
             }
             BreakReason::CheckpointMismatch => "chuỗi không khớp điểm kiểm tra (bị viết lại)",
+            BreakReason::TimestampInvalid => {
+                "dấu thời gian của điểm kiểm tra không khớp (điểm kiểm tra bị sửa)"
+            }
         }
     }
 }
@@ -266,6 +289,7 @@ pub(super) async fn verify_chain<T: Tx>(
         }
     }
     let mut checkpoints_ok = 0;
+    let mut timestamped = 0;
     if broken.is_none() {
         for checkpoint in tx.checkpoints().await? {
             let (first, last_seq) = (checkpoint.first_seq, checkpoint.last_seq);
@@ -286,6 +310,27 @@ pub(super) async fn verify_chain<T: Tx>(
                 });
                 break;
             }
+            if let Some(token) = &checkpoint.tsa_token {
+                let root: Sha256Digest = checkpoint
+                    .root_hash
+                    .parse()
+                    .unwrap_or_else(|_| Sha256Digest::of(b""));
+                let covers = crate::pades::tsp::check_token(
+                    token,
+                    crate::pades::key::DigestAlgorithm::Sha256,
+                    root.as_bytes(),
+                );
+                crate::trust::clear_openssl_errors();
+                if covers.is_err() {
+                    broken = Some(BrokenEntry {
+                        seq: first,
+                        reason: BreakReason::TimestampInvalid,
+                        checkpoint: Some(checkpoint.checkpoint_id),
+                    });
+                    break;
+                }
+                timestamped += 1;
+            }
             checkpoints_ok += 1;
         }
     }
@@ -295,6 +340,7 @@ pub(super) async fn verify_chain<T: Tx>(
         last_seq: last.as_ref().map(|(seq, _)| *seq),
         last_hash: last.map(|(_, hash)| hash),
         checkpoints: checkpoints_ok,
+        timestamped,
         first_broken: broken,
     };
     Ok((verification, hashes))
@@ -327,6 +373,67 @@ impl Archive {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<Checkpoint, ArchiveError> {
+        self.checkpoint(actor, now, None).await
+    }
+
+    /// The tree head over every entry so far, `(last entry, root)`, after checking the
+    /// chain: what a TSA is asked to time-stamp before [`Archive::create_stamped_checkpoint`].
+    ///
+    /// # Errors
+    /// As [`Archive::create_checkpoint`].
+    pub async fn audit_root(&self) -> Result<(i64, Sha256Digest), ArchiveError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin_read().await?;
+            let (verification, hashes) = verify_chain(&mut tx).await?;
+            tx.rollback().await?;
+            if let Some(broken) = verification.first_broken {
+                return Err(ArchiveError::AuditChainBroken {
+                    seq: broken.seq,
+                    reason: broken.reason,
+                });
+            }
+            if hashes.is_empty() {
+                return Err(ArchiveError::AuditEmpty);
+            }
+            Ok((hashes.len() as i64, merkle_root(&hashes)))
+        })
+    }
+
+    /// Stores the checkpoint over entries 1..=`last_seq` with `token`, an RFC 3161
+    /// timestamp over its `root` (from [`Archive::audit_root`]; the TSA is asked outside
+    /// any transaction, so writers never wait on the network). The head is recomputed and
+    /// must still be `root`, and the token must cover it.
+    ///
+    /// # Errors
+    /// As [`Archive::create_checkpoint`]; [`ArchiveError::Corrupt`] when the entries no
+    /// longer give `root` or the token does not cover it.
+    pub async fn create_stamped_checkpoint(
+        &self,
+        actor: &str,
+        now: OffsetDateTime,
+        last_seq: i64,
+        root: Sha256Digest,
+        token: Vec<u8>,
+    ) -> Result<Checkpoint, ArchiveError> {
+        let covers = crate::pades::tsp::check_token(
+            &token,
+            crate::pades::key::DigestAlgorithm::Sha256,
+            root.as_bytes(),
+        );
+        crate::trust::clear_openssl_errors();
+        covers.map_err(|reason| ArchiveError::Corrupt {
+            what: format!("the timestamp does not cover the tree head: {reason}"),
+        })?;
+        self.checkpoint(actor, now, Some((last_seq, root, token)))
+            .await
+    }
+
+    async fn checkpoint(
+        &self,
+        actor: &str,
+        now: OffsetDateTime,
+        stamp: Option<(i64, Sha256Digest, Vec<u8>)>,
+    ) -> Result<Checkpoint, ArchiveError> {
         let actor = super::dossiers::checked_actor(actor)?;
         let now = stored_time(now);
         on_db!(&self.db, pool => {
@@ -341,14 +448,29 @@ impl Archive {
             if hashes.is_empty() {
                 return Err(ArchiveError::AuditEmpty);
             }
+            let (last_seq, tsa_token) = match stamp {
+                Some((last_seq, root, token)) => {
+                    let covered = usize::try_from(last_seq)
+                        .ok()
+                        .filter(|n| (1..=hashes.len()).contains(n))
+                        .map(|n| merkle_root(&hashes[..n]));
+                    if covered != Some(root) {
+                        return Err(ArchiveError::Corrupt {
+                            what: format!("entries 1..={last_seq} no longer give the time-stamped head"),
+                        });
+                    }
+                    (last_seq, Some(token))
+                }
+                None => (hashes.len() as i64, None),
+            };
             let mut checkpoint = Checkpoint {
                 checkpoint_id: 0,
                 first_seq: 1,
-                last_seq: hashes.len() as i64,
-                root_hash: merkle_root(&hashes).to_hex(),
+                last_seq,
+                root_hash: merkle_root(&hashes[..last_seq as usize]).to_hex(),
                 created_at: now,
                 created_by: actor.clone(),
-                tsa_token: None,
+                tsa_token,
             };
             checkpoint.checkpoint_id = tx.insert_checkpoint(&checkpoint).await?;
             let id = checkpoint.checkpoint_id.to_string();
@@ -363,6 +485,7 @@ impl Archive {
                         "first_seq": checkpoint.first_seq,
                         "last_seq": checkpoint.last_seq,
                         "root_hash": checkpoint.root_hash,
+                        "timestamped": checkpoint.tsa_token.is_some(),
                     }),
                 },
                 now,

@@ -688,18 +688,29 @@ macro_rules! impl_document_tx {
                 role: &str,
                 sha256: &str,
             ) -> Result<Option<i64>, sqlx::Error> {
-                sqlx::query_scalar(
-                    "SELECT d.document_id FROM documents d
-                     JOIN document_versions v ON v.document_id = d.document_id
-                     WHERE d.dossier_id IS NOT DISTINCT FROM $1 AND d.role = $2
-                         AND v.sha256 = $3
-                     ORDER BY d.document_id LIMIT 1",
-                )
-                .bind(dossier_id)
-                .bind(role)
-                .bind(sha256)
-                .fetch_optional(&mut **self)
-                .await
+                // Driven by the content's digest (an index, a handful of rows); `IS NOT
+                // DISTINCT FROM` would keep PostgreSQL from using any index at all.
+                let query = match dossier_id {
+                    Some(_) => sqlx::query_scalar(
+                        "SELECT d.document_id FROM document_versions v
+                         JOIN documents d ON d.document_id = v.document_id
+                         WHERE v.sha256 = $3 AND d.role = $2 AND d.dossier_id = $1
+                         ORDER BY d.document_id LIMIT 1",
+                    ),
+                    None => sqlx::query_scalar(
+                        "SELECT d.document_id FROM document_versions v
+                         JOIN documents d ON d.document_id = v.document_id
+                         WHERE v.sha256 = $3 AND d.role = $2 AND d.dossier_id IS NULL
+                             AND $1 IS NULL
+                         ORDER BY d.document_id LIMIT 1",
+                    ),
+                };
+                query
+                    .bind(dossier_id)
+                    .bind(role)
+                    .bind(sha256)
+                    .fetch_optional(&mut **self)
+                    .await
             }
 
             async fn insert_document(

@@ -463,11 +463,8 @@ fn parse_rfc3339(text: &str) -> std::result::Result<time::OffsetDateTime, String
         .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-23T00:00:00Z: {e}"))
 }
 
-#[derive(Debug, Args)]
-struct SearchArgs {
-    /// Words to look for (diacritics optional)
-    query: String,
-}
+mod search;
+use search::SearchArgs;
 
 #[derive(Debug, Subcommand)]
 enum ProcedureCommand {
@@ -649,6 +646,10 @@ enum AuditCommand {
     Checkpoint {
         #[arg(long, env = "HOSO_ACTOR", value_name = "NAME")]
         actor: Option<String>,
+        /// Time-stamp the tree head at this RFC 3161 TSA, so that a later rewrite of the
+        /// whole log (and of the checkpoint) is caught against a date a third party vouches for
+        #[arg(long, env = "HOSO_TSA_URL", value_name = "URL")]
+        tsa: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -732,7 +733,7 @@ pub fn main() -> ExitCode {
         Command::Ingest(args) => return documents::ingest(&config, args),
         Command::Document(command) => return documents::document(config, command),
         Command::Preserve(args) => return documents::preserve(&config, args),
-        Command::Search(_) => Err(Error::NotImplemented { command: "search" }),
+        Command::Search(args) => search::run(&config, &args),
         Command::Procedure(command) => with_runtime(procedure(config, command)),
         Command::Dossier(command) => with_runtime(dossier(config, command)),
         Command::Holiday(command) => with_runtime(holiday(config, command)),
@@ -741,8 +742,8 @@ pub fn main() -> ExitCode {
         Command::Audit(AuditCommand::Verify { format }) => {
             return audit_verify(&config, format);
         }
-        Command::Audit(AuditCommand::Checkpoint { actor, format }) => {
-            with_runtime(audit_checkpoint(config, actor, format))
+        Command::Audit(AuditCommand::Checkpoint { actor, tsa, format }) => {
+            with_runtime(audit_checkpoint(config, actor, tsa, format))
         }
         Command::Fixity(args) => return fixity::fixity(&config, args),
         Command::Stats(args) => return stats::run(&config, args),
@@ -1824,9 +1825,10 @@ fn audit_verify(config: &Config, format: Format) -> ExitCode {
     let printed = print_report(format, &verification, || match &verification.first_broken {
         None => format!(
             "nhật ký kiểm toán nguyên vẹn (audit chain intact): {} bản ghi (entries), \
-             {} điểm kiểm tra (checkpoints){}",
+             {} điểm kiểm tra (checkpoints), {} có dấu thời gian (time-stamped){}",
             verification.entries,
             verification.checkpoints,
+            verification.timestamped,
             verification
                 .last_hash
                 .as_deref()
@@ -1864,20 +1866,59 @@ fn audit_verify(config: &Config, format: Format) -> ExitCode {
     }
 }
 
-async fn audit_checkpoint(config: Config, actor: Option<String>, format: Format) -> Result<()> {
+async fn audit_checkpoint(
+    config: Config,
+    actor: Option<String>,
+    tsa: Option<String>,
+    format: Format,
+) -> Result<()> {
     let archive = crate::archive::Archive::connect(&config.database).await?;
-    let result = archive
-        .create_checkpoint(&actor_or_login(actor), time::OffsetDateTime::now_utc())
-        .await;
+    let actor = actor_or_login(actor);
+    let result = async {
+        let Some(url) = tsa else {
+            return Ok(archive
+                .create_checkpoint(&actor, time::OffsetDateTime::now_utc())
+                .await?);
+        };
+        let (last_seq, root) = archive.audit_root().await?;
+        let token = tokio::task::spawn_blocking(move || {
+            let stamped = crate::pades::tsp::request_for_digest(
+                &crate::pades::fetch::Fetcher::default(),
+                &url,
+                crate::pades::key::DigestAlgorithm::Sha256,
+                root.as_bytes(),
+            );
+            crate::trust::clear_openssl_errors();
+            stamped
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))??;
+        Ok::<_, Error>(
+            archive
+                .create_stamped_checkpoint(
+                    &actor,
+                    time::OffsetDateTime::now_utc(),
+                    last_seq,
+                    root,
+                    token.token,
+                )
+                .await?,
+        )
+    }
+    .await;
     archive.close().await;
     let checkpoint = result?;
+    let stamped_at = checkpoint.timestamp_time();
     print_report(format, &checkpoint, || {
         format!(
-            "điểm kiểm tra (checkpoint) #{}: bản ghi (entries) {}–{}, gốc Merkle (root) {}",
+            "điểm kiểm tra (checkpoint) #{}: bản ghi (entries) {}–{}, gốc Merkle (root) {}{}",
             checkpoint.checkpoint_id,
             checkpoint.first_seq,
             checkpoint.last_seq,
-            checkpoint.root_hash
+            checkpoint.root_hash,
+            stamped_at
+                .map(|at| format!(", dấu thời gian (time-stamped) {}", vn_time(at)))
+                .unwrap_or_default()
         )
     })
 }

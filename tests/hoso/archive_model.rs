@@ -945,3 +945,72 @@ async fn archive_commands_work_end_to_end_and_refuse_bad_input() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_time_stamped_checkpoint_catches_a_rewritten_checkpoint() {
+    let Some(services) = crate::pki::services() else {
+        return;
+    };
+    let tsa = format!("{}/", services.tsa);
+    for db in backends().await {
+        let archive = seeded(&db).await;
+        let (last_seq, root) = archive.audit_root().await.unwrap();
+        let token = hoso::pades::tsp::request_for_digest(
+            &hoso::pades::fetch::Fetcher::default(),
+            &tsa,
+            hoso::pades::key::DigestAlgorithm::Sha256,
+            root.as_bytes(),
+        )
+        .unwrap();
+        hoso::trust::clear_openssl_errors();
+        // A token over another head is refused.
+        let other = hoso::digest::Sha256Digest::of(b"another head");
+        let e = archive
+            .create_stamped_checkpoint("lưu trữ", MONDAY_9AM, last_seq, other, token.token.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "archive-data-inconsistent");
+        let checkpoint = archive
+            .create_stamped_checkpoint("lưu trữ", MONDAY_9AM, last_seq, root, token.token.clone())
+            .await
+            .unwrap();
+        assert_eq!(checkpoint.last_seq, last_seq);
+        assert_eq!(checkpoint.timestamp_time(), Some(token.time));
+        let verification = archive.verify_audit().await.unwrap();
+        assert!(verification.intact);
+        assert_eq!((verification.checkpoints, verification.timestamped), (1, 1));
+
+        // Someone with database rights swaps the token for one over another head.
+        let forged = hoso::pades::tsp::request_for_digest(
+            &hoso::pades::fetch::Fetcher::default(),
+            &tsa,
+            hoso::pades::key::DigestAlgorithm::Sha256,
+            other.as_bytes(),
+        )
+        .unwrap();
+        hoso::trust::clear_openssl_errors();
+        let unguard = match db.backend() {
+            "postgres" => "DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints",
+            _ => "DROP TRIGGER audit_checkpoints_no_update",
+        };
+        db.execute_raw(unguard).await.unwrap();
+        db.execute_raw(&format!(
+            "UPDATE audit_checkpoints SET tsa_token = {}",
+            match db.backend() {
+                "postgres" => format!("'\\x{}'::bytea", hex::encode(&forged.token)),
+                _ => format!("X'{}'", hex::encode(&forged.token)),
+            }
+        ))
+        .await
+        .unwrap();
+        let verification = archive.verify_audit().await.unwrap();
+        let broken = verification.first_broken.expect("caught");
+        assert_eq!(
+            broken.reason,
+            BreakReason::TimestampInvalid,
+            "{}",
+            db.backend()
+        );
+        db.cleanup().await;
+    }
+}

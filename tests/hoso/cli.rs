@@ -126,10 +126,23 @@ fn a_broken_config_file_is_refused_with_code_2() {
 }
 
 #[test]
-fn commands_of_later_issues_say_so_with_their_own_exit_code() {
-    let (code, _, stderr) = run(hoso().args(["search", "đống đa"]));
-    assert_eq!(code, 69);
-    assert!(stderr.contains("lỗi [not-implemented]"), "{stderr}");
+fn search_on_an_empty_archive_finds_nothing_and_succeeds() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let (code, stdout, stderr) = run(hoso().args(["--data-dir", &data_dir, "search", "đống đa"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Không tìm thấy tài liệu nào"), "{stdout}");
+    let (code, stdout, stderr) = run(hoso().args([
+        "--data-dir",
+        &data_dir,
+        "search",
+        "\") OR 1=1 --",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let page: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(page["items"], serde_json::json!([]));
 }
 
 #[test]

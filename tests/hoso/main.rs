@@ -12,6 +12,7 @@ mod http;
 mod ocr;
 mod pdf_reader;
 mod pki;
+mod search;
 mod sign;
 mod stats;
 mod storage;

@@ -96,7 +96,7 @@ fn document_pdf(n: usize) -> Vec<u8> {
     let xref = pdf.len();
     let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
     for offset in offsets {
-        let _ = write!(table, "{offset:010} 00000 n \n");
+        let _ = writeln!(table, "{offset:010} 00000 n ");
     }
     pdf.extend_from_slice(table.as_bytes());
     pdf.extend_from_slice(

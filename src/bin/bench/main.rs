@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 mod ingest;
 mod inputs;
+mod search;
 mod sign;
 mod verify;
 
@@ -82,6 +83,8 @@ enum BenchCommand {
     Sign(sign::SignArgs),
     /// PAdES verification speed: hoso vs pyHanko (in-process) and vs pdfsig (a process each)
     Verify(verify::VerifyArgs),
+    /// Search latency on generated documents, SQLite and PostgreSQL side by side (issue #6)
+    Search(search::SearchArgs),
     /// Ingest throughput without OCR and bytes on disk per document (issue #6)
     Ingest(ingest::IngestArgs),
 }
@@ -176,6 +179,7 @@ fn main() -> ExitCode {
         BenchCommand::Ocr(args) => bench_ocr(args),
         BenchCommand::Sign(args) => sign::bench_sign(args),
         BenchCommand::Verify(args) => verify::bench_verify(args),
+        BenchCommand::Search(args) => search::bench_search(args),
         BenchCommand::Ingest(args) => ingest::bench_ingest(args),
     };
     match outcome {
