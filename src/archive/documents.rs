@@ -688,29 +688,48 @@ macro_rules! impl_document_tx {
                 role: &str,
                 sha256: &str,
             ) -> Result<Option<i64>, sqlx::Error> {
-                // Driven by the content's digest (an index, a handful of rows); `IS NOT
-                // DISTINCT FROM` would keep PostgreSQL from using any index at all.
-                let query = match dossier_id {
-                    Some(_) => sqlx::query_scalar(
-                        "SELECT d.document_id FROM document_versions v
-                         JOIN documents d ON d.document_id = v.document_id
-                         WHERE v.sha256 = $3 AND d.role = $2 AND d.dossier_id = $1
+                // In a dossier: from its few documents (index on dossier_id), each checked
+                // for the digest; the same content may be in thousands of other dossiers (a
+                // common form).
+                if let Some(dossier_id) = dossier_id {
+                    return sqlx::query_scalar(
+                        "SELECT d.document_id FROM documents d
+                         WHERE d.dossier_id = $1 AND d.role = $2
+                           AND EXISTS (SELECT 1 FROM document_versions v
+                                       WHERE v.document_id = d.document_id AND v.sha256 = $3)
                          ORDER BY d.document_id LIMIT 1",
-                    ),
-                    None => sqlx::query_scalar(
-                        "SELECT d.document_id FROM document_versions v
-                         JOIN documents d ON d.document_id = v.document_id
-                         WHERE v.sha256 = $3 AND d.role = $2 AND d.dossier_id IS NULL
-                             AND $1 IS NULL
-                         ORDER BY d.document_id LIMIT 1",
-                    ),
-                };
-                query
+                    )
                     .bind(dossier_id)
                     .bind(role)
                     .bind(sha256)
                     .fetch_optional(&mut **self)
-                    .await
+                    .await;
+                }
+                // Without a dossier: the documents with this content (an index, a handful),
+                // then each by its key. Two statements rather than a join: after a bulk load
+                // PostgreSQL's statistics can claim a handful of dossier-less documents and
+                // it then hashes all of them for every upload.
+                let candidates: Vec<i64> = sqlx::query_scalar(
+                    "SELECT DISTINCT document_id FROM document_versions WHERE sha256 = $1
+                     ORDER BY document_id LIMIT 1000",
+                )
+                .bind(sha256)
+                .fetch_all(&mut **self)
+                .await?;
+                for candidate in candidates {
+                    let found: Option<i64> = sqlx::query_scalar(
+                        "SELECT document_id FROM documents
+                         WHERE document_id = $1 AND role = $2 AND dossier_id IS NULL",
+                    )
+                    .bind(candidate)
+                    .bind(role)
+                    .fetch_optional(&mut **self)
+                    .await?;
+                    if found.is_some() {
+                        return Ok(found);
+                    }
+                }
+                Ok(None)
             }
 
             async fn insert_document(

@@ -88,6 +88,41 @@ pub struct SignatureSummary {
     pub report_id: i64,
 }
 
+/// Passes a stream through while looking for `/ByteRange` (the mark of a PDF signature), so
+/// that unsigned uploads are known as such without reading them a second time.
+struct SignatureProbe<R> {
+    inner: R,
+    found: bool,
+    /// The last bytes of the previous chunk: the mark may straddle two reads.
+    tail: Vec<u8>,
+}
+
+const SIGNATURE_MARK: &[u8] = b"/ByteRange";
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for SignatureProbe<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = &polled
+            && !self.found
+        {
+            let fresh = &buf.filled()[before..];
+            let mut window = std::mem::take(&mut self.tail);
+            window.extend_from_slice(&fresh[..fresh.len().min(SIGNATURE_MARK.len())]);
+            let found = memchr::memmem::find(&window, SIGNATURE_MARK).is_some()
+                || memchr::memmem::find(fresh, SIGNATURE_MARK).is_some();
+            let keep = fresh.len().min(SIGNATURE_MARK.len() - 1);
+            self.tail = fresh[fresh.len() - keep..].to_vec();
+            self.found = found;
+        }
+        polled
+    }
+}
+
 /// Media types hoso recognizes by their first bytes; anything else is stored as
 /// `application/octet-stream` (or by a known extension: XML forms, detached signatures).
 pub fn sniff_media_type(head: &[u8], name: &str) -> &'static str {
@@ -217,8 +252,14 @@ impl Pipeline {
             n
         };
         let media_type = sniff_media_type(&head[..head_len], &display);
-        let blob = self.store(&mut file, media_type, now).await?;
-        drop(file);
+        let mut probe = SignatureProbe {
+            inner: file,
+            found: false,
+            tail: Vec::new(),
+        };
+        let blob = self.store(&mut probe, media_type, now).await?;
+        let carries_signature = probe.found;
+        drop(probe);
         let sha256: crate::digest::Sha256Digest = blob
             .sha256
             .parse()
@@ -268,7 +309,7 @@ impl Pipeline {
             .reports
             .iter()
             .any(|r| r.version_id == content_version_id);
-        let needs_verify = media_type == "application/pdf" && !verified;
+        let needs_verify = media_type == "application/pdf" && carries_signature && !verified;
         let needs_ocr = request.ocr
             && is_scan(media_type)
             && !record.versions.iter().any(|v| v.kind == VersionKind::Ocr);
@@ -317,18 +358,7 @@ impl Pipeline {
         now: OffsetDateTime,
     ) -> Result<Option<SignatureSummary>> {
         let path = path.to_owned();
-        let probe = path.clone();
-        // Unsigned PDFs (most scans) skip verification, and the trust store is not needed.
-        let has_signatures = self
-            .run_blocking(move || {
-                let file = std::fs::File::open(&probe).map_err(|e| io_failed(&probe, &e))?;
-                let bytes = crate::verify::map_file(&file).map_err(|e| io_failed(&probe, &e))?;
-                Ok(memchr::memmem::find(&bytes, b"/ByteRange").is_some())
-            })
-            .await?;
-        if !has_signatures {
-            return Ok(None);
-        }
+        // Called only for content that carries `/ByteRange` (seen while it was stored).
         // The document is archived as received whatever happens here; a verification that
         // cannot run is logged, and `hoso document verify` (or the next ingest) retries.
         let trust = match self.trust() {
@@ -462,6 +492,29 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_signature_mark_is_seen_across_reads() {
+        use tokio::io::AsyncReadExt;
+        for (content, split, expected) in [
+            (&b"%PDF-1.7 ... /ByteRange [0 10 20 30]"[..], 14usize, true),
+            (b"%PDF-1.7 ... /ByteRange [0 10 20 30]", 17, true),
+            (b"%PDF-1.7 ... /Byte Range", 15, false),
+            (b"no mark here", 3, false),
+        ] {
+            let (first, second) = content.split_at(split);
+            let reader = tokio::io::AsyncReadExt::chain(first, second);
+            let mut probe = SignatureProbe {
+                inner: reader,
+                found: false,
+                tail: Vec::new(),
+            };
+            let mut sink = Vec::new();
+            probe.read_to_end(&mut sink).await.unwrap();
+            assert_eq!(sink, content);
+            assert_eq!(probe.found, expected, "{split}");
+        }
+    }
 
     #[test]
     fn media_types_come_from_content_first() {

@@ -28,6 +28,7 @@ impl Pipeline {
     async fn copy_checked(
         &self,
         version: &Version,
+        durable: bool,
         file: &std::fs::File,
         path: &Path,
     ) -> Result<()> {
@@ -56,7 +57,9 @@ impl Pipeline {
                 .map_err(|e| write_failed(path, e))?;
         }
         out.flush().await.map_err(|e| write_failed(path, e))?;
-        out.sync_all().await.map_err(|e| write_failed(path, e))?;
+        if durable {
+            out.sync_all().await.map_err(|e| write_failed(path, e))?;
+        }
         let found = hasher.finish();
         if found != sha256 {
             return Err(Error::Archive(ArchiveError::BlobDamaged {
@@ -74,7 +77,8 @@ impl Pipeline {
             .prefix(".hoso-stage-")
             .tempfile()
             .map_err(|e| write_failed(Path::new("."), e))?;
-        self.copy_checked(version, temp.as_file(), temp.path())
+        // A private temporary copy: no fsync, it never outlives the process.
+        self.copy_checked(version, false, temp.as_file(), temp.path())
             .await?;
         Ok(temp)
     }
@@ -129,7 +133,7 @@ impl Pipeline {
             .tempfile_in(directory)
             .map_err(|e| write_failed(output, e))?;
         if let Err(e) = self
-            .copy_checked(version, temp.as_file(), temp.path())
+            .copy_checked(version, true, temp.as_file(), temp.path())
             .await
         {
             return Err(self.unreadable(version, actor, e, now).await);
@@ -156,7 +160,7 @@ impl Pipeline {
             .tempfile()
             .map_err(|e| write_failed(Path::new("."), e))?;
         if let Err(e) = self
-            .copy_checked(version, temp.as_file(), temp.path())
+            .copy_checked(version, false, temp.as_file(), temp.path())
             .await
         {
             return Err(self.unreadable(version, actor, e, now).await);

@@ -47,7 +47,9 @@ pub(crate) struct IngestArgs {
     /// Ingests running at once
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 4])]
     concurrency: Vec<usize>,
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    /// PostgreSQL database (created when missing; not the tests' database: archive writes hold
+    /// a database-wide lock); each run uses a new schema, dropped at the end
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/hoso_bench")]
     postgres_url: String,
     /// Scratch folder (the files, the archives)
     #[arg(long, default_value = "target/bench-ingest", value_name = "DIR")]
@@ -154,9 +156,7 @@ async fn run_one(
             path: root.join("hoso.db"),
         },
         Backend::Postgres => {
-            let mut connection = sqlx::PgConnection::connect(&args.postgres_url)
-                .await
-                .map_err(failed("PostgreSQL"))?;
+            let mut connection = super::search::connect_or_create(&args.postgres_url).await?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                 "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
             )))

@@ -278,7 +278,7 @@ async fn one_run(args: &SearchArgs, backend: Backend, docs: u64) -> Result<Run> 
 }
 
 /// Connects to `url`, creating its database first when it does not exist.
-async fn connect_or_create(url: &str) -> Result<sqlx::PgConnection> {
+pub(crate) async fn connect_or_create(url: &str) -> Result<sqlx::PgConnection> {
     use std::str::FromStr;
     let failed = |e: sqlx::Error| BenchError::Failed(format!("PostgreSQL {url}: {e}"));
     let options = sqlx::postgres::PgConnectOptions::from_str(url).map_err(failed)?;
