@@ -57,7 +57,7 @@ use super::blob::BlobStore;
 use super::calendar::VIETNAM;
 use super::codes::{AgencyCode, DossierCode, ProcedureCode};
 use super::documents::{
-    DocumentMetadata, DocumentRole, DocumentTx, SignatureRow, VersionKind, VersionRow,
+    DocumentMetadata, DocumentRole, DocumentTx, ReportRow, SignatureRow, VersionKind, VersionRow,
 };
 use super::dossiers::{DossierRow, DossierStatus, EventRow, checked_actor};
 use super::procedures::Procedure;
@@ -389,18 +389,6 @@ fn corrupt(what: String) -> ArchiveError {
 
 // ---- statements ----------------------------------------------------------------------------
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(super) struct ReportRow {
-    pub report_id: i64,
-    pub version_id: i64,
-    pub indication: String,
-    pub subindication: Option<String>,
-    pub validation_time: OffsetDateTime,
-    pub checked_at: OffsetDateTime,
-    pub checked_by: String,
-    pub report: String,
-}
-
 /// The statements of export and import, on an open transaction of either backend: reads of
 /// whole rows, and inserts that take stored values (times, codes, statuses) as they are.
 pub(super) trait BagTx: Tx + DocumentTx + SearchTx {
@@ -431,12 +419,6 @@ pub(super) trait BagTx: Tx + DocumentTx + SearchTx {
         media_type: &str,
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error>;
-    /// Inserts `report` (its ids are ignored) for `version_id`; the new id.
-    async fn insert_stored_report(
-        &mut self,
-        version_id: i64,
-        report: &ReportRow,
-    ) -> Result<i64, sqlx::Error>;
     async fn insert_origin(&mut self, document_id: i64, origin: &str) -> Result<(), sqlx::Error>;
     async fn insert_imported_audit(
         &mut self,
@@ -578,27 +560,6 @@ macro_rules! impl_bag_tx {
                 .execute(&mut **self)
                 .await
                 .map(|_| ())
-            }
-
-            async fn insert_stored_report(
-                &mut self,
-                version_id: i64,
-                report: &ReportRow,
-            ) -> Result<i64, sqlx::Error> {
-                sqlx::query_scalar(
-                    "INSERT INTO verification_reports (version_id, indication, subindication,
-                         validation_time, checked_at, checked_by, report)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING report_id",
-                )
-                .bind(version_id)
-                .bind(&report.indication)
-                .bind(&report.subindication)
-                .bind(report.validation_time)
-                .bind(report.checked_at)
-                .bind(&report.checked_by)
-                .bind(&report.report)
-                .fetch_one(&mut **self)
-                .await
             }
 
             async fn insert_origin(
@@ -2267,19 +2228,16 @@ async fn import_into<T: BagTx>(
         for (report, text) in document.reports.iter().zip(report_texts) {
             let version_id = ids[(report.version - 1) as usize];
             let report_id = tx
-                .insert_stored_report(
+                .insert_report(&ReportRow {
+                    report_id: 0,
                     version_id,
-                    &ReportRow {
-                        report_id: 0,
-                        version_id,
-                        indication: report.indication.clone(),
-                        subindication: report.subindication.clone(),
-                        validation_time: stored_time(report.validation_time),
-                        checked_at: stored_time(report.checked_at),
-                        checked_by: report.checked_by.clone(),
-                        report: text.clone(),
-                    },
-                )
+                    indication: report.indication.clone(),
+                    subindication: report.subindication.clone(),
+                    validation_time: stored_time(report.validation_time),
+                    checked_at: stored_time(report.checked_at),
+                    checked_by: report.checked_by.clone(),
+                    report: text.clone(),
+                })
                 .await?;
             for s in &report.signatures {
                 tx.insert_signature(

@@ -565,6 +565,19 @@ pub(super) struct DocumentRow {
     pub dossier_code: Option<String>,
 }
 
+/// A row of `verification_reports`, as stored (import writes them back as they were).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct ReportRow {
+    pub report_id: i64,
+    pub version_id: i64,
+    pub indication: String,
+    pub subindication: Option<String>,
+    pub validation_time: OffsetDateTime,
+    pub checked_at: OffsetDateTime,
+    pub checked_by: String,
+    pub report: String,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(super) struct VersionRow {
     pub version_id: i64,
@@ -632,14 +645,8 @@ pub(super) trait DocumentTx: Tx {
         &mut self,
         document_id: i64,
     ) -> Result<Option<VersionRow>, sqlx::Error>;
-    async fn insert_report(
-        &mut self,
-        version_id: i64,
-        report: &Report,
-        json: &str,
-        actor: &str,
-        now: OffsetDateTime,
-    ) -> Result<i64, sqlx::Error>;
+    /// Inserts `report` (its `report_id` is ignored); the new id.
+    async fn insert_report(&mut self, report: &ReportRow) -> Result<i64, sqlx::Error>;
     async fn insert_signature(
         &mut self,
         report_id: i64,
@@ -851,26 +858,19 @@ macro_rules! impl_document_tx {
                 .await
             }
 
-            async fn insert_report(
-                &mut self,
-                version_id: i64,
-                report: &Report,
-                json: &str,
-                actor: &str,
-                now: OffsetDateTime,
-            ) -> Result<i64, sqlx::Error> {
+            async fn insert_report(&mut self, report: &ReportRow) -> Result<i64, sqlx::Error> {
                 sqlx::query_scalar(
                     "INSERT INTO verification_reports (version_id, indication, subindication,
                          validation_time, checked_at, checked_by, report)
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING report_id",
                 )
-                .bind(version_id)
-                .bind(indication_text(report.indication))
-                .bind(report.subindication.map(|s| enum_text(&s)))
-                .bind(stored_time(report.validation_time))
-                .bind(now)
-                .bind(actor)
-                .bind(json)
+                .bind(report.version_id)
+                .bind(&report.indication)
+                .bind(&report.subindication)
+                .bind(report.validation_time)
+                .bind(report.checked_at)
+                .bind(&report.checked_by)
+                .bind(&report.report)
                 .fetch_one(&mut **self)
                 .await
             }
@@ -1344,7 +1344,16 @@ async fn record_report<T: DocumentTx + super::search::SearchTx>(
     }
     let json = serde_json::to_string(report).map_err(|e| corrupt(e.to_string()))?;
     let report_id = tx
-        .insert_report(version_id, report, &json, actor, now)
+        .insert_report(&ReportRow {
+            report_id: 0,
+            version_id,
+            indication: indication_text(report.indication).to_owned(),
+            subindication: report.subindication.map(|s| enum_text(&s)),
+            validation_time: stored_time(report.validation_time),
+            checked_at: now,
+            checked_by: actor.to_owned(),
+            report: json,
+        })
         .await?;
     for signature in &report.signatures {
         let row = SignatureRow {
