@@ -225,6 +225,12 @@ impl Config {
                 trust_dirs.push(extra);
             }
         }
+        // Anchors an administrator added through the service (`{data_dir}/trust`) count for
+        // every command, not only for the service.
+        let managed = data_dir.join("trust");
+        if managed.is_dir() && !trust_dirs.contains(&managed) {
+            trust_dirs.push(managed);
+        }
         let ocr_languages = match (overrides.ocr_languages, file.ocr_languages) {
             (Some(langs), _) => langs,
             (None, Some(text)) => text

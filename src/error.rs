@@ -7,7 +7,9 @@
 //! codes once in `main.rs`.
 
 use crate::archive::ArchiveError;
+use crate::auth::AuthError;
 use crate::config::ConfigError;
+use crate::http::error::HttpError;
 use crate::ocr::OcrError;
 use crate::pades::PadesError;
 use crate::pdf::PdfError;
@@ -32,6 +34,18 @@ pub enum ErrorClass {
     NotImplemented,
     /// A dependency (database, storage) is unreachable right now; retrying may help.
     Unavailable,
+    /// The request itself is malformed (broken JSON or multipart), before its meaning is read.
+    BadRequest,
+    /// No valid session or token came with the request.
+    Unauthenticated,
+    /// The caller is known but may not do this to this object.
+    Forbidden,
+    /// The body is larger than allowed.
+    TooLarge,
+    /// Too many attempts; retry later.
+    RateLimited,
+    /// The body is not of a media type the route accepts.
+    UnsupportedMediaType,
 }
 
 /// Implemented by every layer's error enum.
@@ -51,7 +65,11 @@ pub enum Error {
     #[error(transparent)]
     Archive(#[from] ArchiveError),
     #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
     /// A blocking task panicked or was cancelled; a bug, never the user's fault.
     #[error("background task failed: {0}")]
     Task(String),
@@ -65,39 +83,49 @@ pub enum Error {
     Pdf(#[from] PdfError),
     #[error(transparent)]
     Trust(#[from] TrustError),
+    #[error(transparent)]
+    TrustAdmin(#[from] crate::pipeline::trust_admin::TrustAdminError),
 }
 
 impl Coded for Error {
     fn code(&self) -> &'static str {
         match self {
             Error::Archive(e) => e.code(),
+            Error::Auth(e) => e.code(),
             Error::Config(e) => e.code(),
+            Error::Http(e) => e.code(),
             Error::Task(_) => "internal-task-failed",
             Error::NotImplemented { .. } => "not-implemented",
             Error::Ocr(e) => e.code(),
             Error::Pades(e) => e.code(),
             Error::Pdf(e) => e.code(),
             Error::Trust(e) => e.code(),
+            Error::TrustAdmin(e) => e.code(),
         }
     }
 
     fn class(&self) -> ErrorClass {
         match self {
             Error::Archive(e) => e.class(),
+            Error::Auth(e) => e.class(),
             Error::Config(e) => e.class(),
+            Error::Http(e) => e.class(),
             Error::Task(_) => ErrorClass::Internal,
             Error::NotImplemented { .. } => ErrorClass::NotImplemented,
             Error::Ocr(e) => e.class(),
             Error::Pades(e) => e.class(),
             Error::Pdf(e) => e.class(),
             Error::Trust(e) => e.class(),
+            Error::TrustAdmin(e) => e.class(),
         }
     }
 
     fn message_vi(&self) -> String {
         match self {
             Error::Archive(e) => e.message_vi(),
+            Error::Auth(e) => e.message_vi(),
             Error::Config(e) => e.message_vi(),
+            Error::Http(e) => e.message_vi(),
             Error::Task(_) => "Lỗi nội bộ khi xử lý tác vụ nền.".to_owned(),
             Error::NotImplemented { command } => {
                 format!("Lệnh `{command}` chưa có trong phiên bản này.")
@@ -106,6 +134,7 @@ impl Coded for Error {
             Error::Pades(e) => e.message_vi(),
             Error::Pdf(e) => e.message_vi(),
             Error::Trust(e) => e.message_vi(),
+            Error::TrustAdmin(e) => e.message_vi(),
         }
     }
 }

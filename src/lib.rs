@@ -15,6 +15,7 @@
 //! See ARCHITECTURE.md for the path of a document through these modules.
 
 pub mod archive;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod digest;

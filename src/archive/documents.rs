@@ -542,7 +542,10 @@ pub fn display_file_name(name: &str) -> String {
     let cleaned: String = base
         .nfc()
         .filter(|c| {
-            !c.is_control() && !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+            // Bidirectional controls can make `gpj.exe` display as `exe.jpg`.
+            !c.is_control()
+                && !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+                && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
         })
         .take(200)
         .collect();
@@ -1698,6 +1701,10 @@ mod tests {
         assert_eq!(display_file_name(""), "tep-khong-ten");
         assert_eq!(display_file_name("dir/"), "dir");
         assert_eq!(display_file_name(&"x".repeat(400)).chars().count(), 200);
+        assert_eq!(
+            display_file_name("hoa-don\u{202e}gpj.exe"),
+            "hoa-dongpj.exe"
+        );
     }
 
     #[test]

@@ -651,6 +651,217 @@ async fn record<T: Tx>(tx: &mut T, code: &DossierCode) -> Result<DossierRecord, 
     })
 }
 
+// ---- listing ------------------------------------------------------------------------------
+
+/// Which dossiers [`Archive::list_dossiers`] returns, newest received first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DossierFilter {
+    pub status: Option<DossierStatus>,
+    /// National procedure code, e.g. `1.001193`.
+    pub procedure_code: Option<String>,
+    /// Received at or after.
+    pub received_from: Option<OffsetDateTime>,
+    /// Received at or before.
+    pub received_to: Option<OffsetDateTime>,
+    /// Part of the applicant's name, compared folded (`nguyen van` finds `Nguyễn Văn An`).
+    pub applicant: Option<String>,
+    /// 1 to [`MAX_DOSSIER_PAGE`]; larger values are lowered to it.
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Most dossiers one [`Archive::list_dossiers`] call returns.
+pub const MAX_DOSSIER_PAGE: i64 = 200;
+/// Rows read per round trip while filtering by applicant (which is done in Rust: the folding
+/// of `search::fold` has no SQL equivalent on SQLite).
+const APPLICANT_SCAN_PAGE: i64 = 500;
+
+impl Default for DossierFilter {
+    fn default() -> Self {
+        DossierFilter {
+            status: None,
+            procedure_code: None,
+            received_from: None,
+            received_to: None,
+            applicant: None,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+/// A row of `dossiers` with its procedure's code.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    row: DossierRow,
+    procedure_code: String,
+}
+
+/// The filter's SQL parameters.
+struct ListParams {
+    status: Option<&'static str>,
+    procedure_code: Option<String>,
+    received_from: Option<OffsetDateTime>,
+    received_to: Option<OffsetDateTime>,
+}
+
+trait ListTx {
+    async fn dossier_page(
+        &mut self,
+        params: &ListParams,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ListedRow>, sqlx::Error>;
+}
+
+macro_rules! impl_list_tx {
+    ($db:ty) => {
+        impl ListTx for sqlx::Transaction<'_, $db> {
+            async fn dossier_page(
+                &mut self,
+                params: &ListParams,
+                limit: i64,
+                offset: i64,
+            ) -> Result<Vec<ListedRow>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT d.dossier_id, d.code, d.procedure_id, d.agency_code,
+                         d.applicant_name, d.applicant_id_number, d.applicant_contact,
+                         d.channel, d.result_delivery, d.status, d.received_at, d.due_at,
+                         d.resolved_at, d.outcome, d.returned_at, d.created_at, d.updated_at,
+                         p.code AS procedure_code
+                     FROM dossiers d JOIN procedures p ON p.procedure_id = d.procedure_id
+                     WHERE ($1 IS NULL OR d.status = $1)
+                       AND ($2 IS NULL OR p.code = $2)
+                       AND ($3 IS NULL OR d.received_at >= $3)
+                       AND ($4 IS NULL OR d.received_at <= $4)
+                     ORDER BY d.received_at DESC, d.dossier_id DESC
+                     LIMIT $5 OFFSET $6",
+                )
+                .bind(params.status)
+                .bind(&params.procedure_code)
+                .bind(params.received_from)
+                .bind(params.received_to)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut **self)
+                .await
+            }
+        }
+    };
+}
+
+impl_list_tx!(sqlx::Postgres);
+impl_list_tx!(sqlx::Sqlite);
+
+/// The applicant search form: folded, single spaces.
+fn applicant_key(text: &str) -> String {
+    super::search::fold(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn list<T: ListTx>(
+    tx: &mut T,
+    params: &ListParams,
+    applicant: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ListedRow>, ArchiveError> {
+    let Some(needle) = applicant else {
+        return Ok(tx.dossier_page(params, limit, offset).await?);
+    };
+    let mut found = Vec::new();
+    let mut skip = offset;
+    let mut page_offset = 0;
+    loop {
+        let rows = tx
+            .dossier_page(params, APPLICANT_SCAN_PAGE, page_offset)
+            .await?;
+        let last_page = (rows.len() as i64) < APPLICANT_SCAN_PAGE;
+        for row in rows {
+            if !applicant_key(&row.row.applicant_name).contains(needle) {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            found.push(row);
+            if found.len() as i64 == limit {
+                return Ok(found);
+            }
+        }
+        if last_page {
+            return Ok(found);
+        }
+        page_offset += APPLICANT_SCAN_PAGE;
+    }
+}
+
+impl Archive {
+    /// Dossiers matching `filter`, newest received first, one page (`limit`, `offset`).
+    /// The applicant filter is a folded substring match, evaluated in Rust over the
+    /// dossiers the other filters leave (narrow it with dates on a large archive).
+    ///
+    /// # Errors
+    /// [`ArchiveError::FieldInvalid`] (limit below 1, negative offset, an applicant text
+    /// longer than 200 characters), [`ArchiveError::ProcedureCodeInvalid`],
+    /// [`ArchiveError::Database`].
+    pub async fn list_dossiers(
+        &self,
+        filter: &DossierFilter,
+    ) -> Result<Vec<Dossier>, ArchiveError> {
+        let invalid =
+            |field: &'static str, value: String, reason: &str| ArchiveError::FieldInvalid {
+                field,
+                value,
+                reason: reason.to_owned(),
+            };
+        if filter.limit < 1 {
+            return Err(invalid("limit", filter.limit.to_string(), "at least 1"));
+        }
+        if filter.offset < 0 {
+            return Err(invalid("offset", filter.offset.to_string(), "negative"));
+        }
+        let limit = filter.limit.min(MAX_DOSSIER_PAGE);
+        let procedure_code = match filter.procedure_code.as_deref().map(str::trim) {
+            Some(code) if !code.is_empty() => Some(
+                ProcedureCode::parse(code)
+                    .map_err(|value| ArchiveError::ProcedureCodeInvalid { value })?
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        let applicant = match filter.applicant.as_deref() {
+            Some(text) if text.chars().count() > 200 => {
+                return Err(invalid(
+                    "applicant",
+                    text.to_owned(),
+                    "longer than 200 characters",
+                ));
+            }
+            Some(text) => Some(applicant_key(text)).filter(|key| !key.is_empty()),
+            None => None,
+        };
+        let params = ListParams {
+            status: filter.status.map(DossierStatus::as_str),
+            procedure_code,
+            received_from: filter.received_from.map(stored_time),
+            received_to: filter.received_to.map(stored_time),
+        };
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin_read().await?;
+            let rows = list(&mut tx, &params, applicant.as_deref(), limit, filter.offset).await?;
+            tx.commit().await?;
+            rows.iter()
+                .map(|listed| listed.row.to_dossier(&listed.procedure_code))
+                .collect()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

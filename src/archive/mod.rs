@@ -53,6 +53,7 @@ macro_rules! on_db {
     };
 }
 
+pub mod accounts;
 pub mod audit;
 pub mod bagit;
 pub mod calendar;
@@ -60,9 +61,12 @@ pub mod codes;
 pub mod documents;
 pub mod dossiers;
 pub mod fixity;
+pub mod jobs;
 pub mod procedures;
+pub mod public;
 pub mod search;
 pub mod stats;
+pub mod trust_anchors;
 mod tx;
 
 /// `at` as the archive stores it: UTC, whole seconds.
@@ -267,6 +271,8 @@ pub enum ArchiveError {
     MetadataInvalid { reason: String },
     #[error("no document version {version_id}")]
     VersionNotFound { version_id: i64 },
+    #[error("version {version} of document {document_id} has no recognized text")]
+    TextNotFound { document_id: i64, version: i64 },
     #[error("document {document_id} is at version {latest}, not {expected}: reload and try again")]
     VersionConflict {
         document_id: i64,
@@ -285,6 +291,16 @@ pub enum ArchiveError {
     HolidayExists { day: time::Date },
     #[error("{day} is not a holiday")]
     HolidayNotFound { day: time::Date },
+    #[error("no job {job_id}")]
+    JobNotFound { job_id: String },
+    #[error("document {document_id} cannot be OCRed: {reason}")]
+    OcrNotApplicable {
+        document_id: i64,
+        reason: &'static str,
+        reason_vi: &'static str,
+    },
+    #[error("page previews are unavailable: {reason}")]
+    PreviewUnavailable { reason: String },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("procedure code {value:?} is invalid (expected d.dddddd, e.g. 1.001193)")]
@@ -301,6 +317,22 @@ pub enum ArchiveError {
     },
     #[error("reading the upload failed: {0}")]
     Upload(std::io::Error),
+    #[error("user {username} already exists")]
+    UserExists { username: String },
+    #[error("no user {user}")]
+    UserNotFound { user: String },
+    #[error("user {username} is disabled")]
+    UserDisabled { username: String },
+    #[error("no API token {token_id}")]
+    TokenNotFound { token_id: i64 },
+    #[error("user {username} already has a signing key named {name:?}")]
+    SigningKeyExists { username: String, name: String },
+    #[error("no signing key {key_id}")]
+    SigningKeyNotFound { key_id: i64 },
+    #[error("no signature request {request_id}")]
+    SignRequestNotFound { request_id: i64 },
+    #[error("signature request {request_id} is already {state}")]
+    SignRequestClosed { request_id: i64, state: String },
 }
 
 impl Coded for ArchiveError {
@@ -328,17 +360,29 @@ impl Coded for ArchiveError {
             ArchiveError::DocumentNotFound { .. } => "document-not-found",
             ArchiveError::MetadataInvalid { .. } => "metadata-invalid",
             ArchiveError::VersionNotFound { .. } => "version-not-found",
+            ArchiveError::TextNotFound { .. } => "text-not-found",
             ArchiveError::VersionConflict { .. } => "version-conflict",
             ArchiveError::FieldInvalid { .. } => "field-invalid",
             ArchiveError::FixityFailed { .. } => "fixity-failed",
             ArchiveError::HolidayExists { .. } => "holiday-exists",
             ArchiveError::HolidayNotFound { .. } => "holiday-not-found",
+            ArchiveError::JobNotFound { .. } => "job-not-found",
+            ArchiveError::OcrNotApplicable { .. } => "ocr-not-applicable",
+            ArchiveError::PreviewUnavailable { .. } => "preview-unavailable",
             ArchiveError::Migrate(_) => "database-migration-failed",
             ArchiveError::ProcedureCodeInvalid { .. } => "procedure-code-invalid",
             ArchiveError::ProcedureNotFound { .. } => "procedure-not-found",
             ArchiveError::TooLarge { .. } => "content-too-large",
             ArchiveError::TransitionInvalid { .. } => "dossier-transition-invalid",
             ArchiveError::Upload(_) => "upload-interrupted",
+            ArchiveError::UserExists { .. } => "user-exists",
+            ArchiveError::UserNotFound { .. } => "user-not-found",
+            ArchiveError::UserDisabled { .. } => "user-disabled",
+            ArchiveError::TokenNotFound { .. } => "token-not-found",
+            ArchiveError::SigningKeyExists { .. } => "signing-key-exists",
+            ArchiveError::SigningKeyNotFound { .. } => "signing-key-not-found",
+            ArchiveError::SignRequestNotFound { .. } => "sign-request-not-found",
+            ArchiveError::SignRequestClosed { .. } => "sign-request-closed",
         }
     }
 
@@ -348,8 +392,12 @@ impl Coded for ArchiveError {
             | ArchiveError::DossierNotFound { .. }
             | ArchiveError::DocumentNotFound { .. }
             | ArchiveError::VersionNotFound { .. }
+            | ArchiveError::TextNotFound { .. }
             | ArchiveError::HolidayNotFound { .. }
+            | ArchiveError::JobNotFound { .. }
             | ArchiveError::ProcedureNotFound { .. } => ErrorClass::NotFound,
+            ArchiveError::OcrNotApplicable { .. } => ErrorClass::InvalidInput,
+            ArchiveError::PreviewUnavailable { .. } => ErrorClass::Unavailable,
             ArchiveError::AgencyCodeInvalid { .. }
             | ArchiveError::AuditEmpty
             | ArchiveError::CatalogueInvalid { .. }
@@ -377,6 +425,14 @@ impl Coded for ArchiveError {
             | ArchiveError::BlobIo { .. }
             | ArchiveError::Database(_)
             | ArchiveError::Migrate(_) => ErrorClass::Internal,
+            ArchiveError::UserNotFound { .. }
+            | ArchiveError::TokenNotFound { .. }
+            | ArchiveError::SigningKeyNotFound { .. }
+            | ArchiveError::SignRequestNotFound { .. } => ErrorClass::NotFound,
+            ArchiveError::UserExists { .. }
+            | ArchiveError::UserDisabled { .. }
+            | ArchiveError::SigningKeyExists { .. }
+            | ArchiveError::SignRequestClosed { .. } => ErrorClass::Conflict,
         }
     }
 
@@ -436,6 +492,12 @@ impl Coded for ArchiveError {
             ArchiveError::VersionNotFound { version_id } => {
                 format!("Không tìm thấy phiên bản tài liệu số {version_id}.")
             }
+            ArchiveError::TextNotFound {
+                document_id,
+                version,
+            } => format!(
+                "Phiên bản {version} của tài liệu số {document_id} chưa có văn bản nhận dạng (OCR)."
+            ),
             ArchiveError::VersionConflict {
                 document_id,
                 latest,
@@ -451,6 +513,15 @@ impl Coded for ArchiveError {
             ),
             ArchiveError::HolidayExists { day } => format!("Ngày {day} đã là ngày nghỉ."),
             ArchiveError::HolidayNotFound { day } => format!("Ngày {day} không phải ngày nghỉ đã khai báo."),
+            ArchiveError::JobNotFound { job_id } => format!("Không tìm thấy tác vụ {job_id}."),
+            ArchiveError::OcrNotApplicable {
+                document_id,
+                reason_vi,
+                ..
+            } => format!("Không nhận dạng chữ (OCR) được tài liệu số {document_id}: {reason_vi}."),
+            ArchiveError::PreviewUnavailable { .. } => {
+                "Tạm thời không tạo được ảnh xem trước trang; hãy thử lại sau.".to_owned()
+            }
             ArchiveError::ProcedureCodeInvalid { value } => format!(
                 "Mã thủ tục {value:?} không đúng định dạng (d.dddddd, ví dụ 1.001193)."
             ),
@@ -479,6 +550,28 @@ impl Coded for ArchiveError {
             ArchiveError::Migrate(_) => "Không cập nhật được cấu trúc cơ sở dữ liệu.".to_owned(),
             ArchiveError::TooLarge { .. } => "Tệp quá lớn.".to_owned(),
             ArchiveError::Upload(_) => "Tải tệp lên bị gián đoạn.".to_owned(),
+            ArchiveError::UserExists { username } => {
+                format!("Tên đăng nhập {username} đã có người dùng.")
+            }
+            ArchiveError::UserNotFound { user } => format!("Không tìm thấy người dùng {user}."),
+            ArchiveError::UserDisabled { username } => {
+                format!("Tài khoản {username} đã bị khóa.")
+            }
+            ArchiveError::TokenNotFound { token_id } => {
+                format!("Không tìm thấy mã truy cập API số {token_id}.")
+            }
+            ArchiveError::SigningKeyExists { username, name } => {
+                format!("Người dùng {username} đã có khóa ký số tên \"{name}\".")
+            }
+            ArchiveError::SigningKeyNotFound { key_id } => {
+                format!("Không tìm thấy khóa ký số số {key_id}.")
+            }
+            ArchiveError::SignRequestNotFound { request_id } => {
+                format!("Không tìm thấy yêu cầu ký số {request_id}.")
+            }
+            ArchiveError::SignRequestClosed { request_id, .. } => {
+                format!("Yêu cầu ký số {request_id} đã được xử lý (đã ký hoặc đã từ chối).")
+            }
         }
     }
 }

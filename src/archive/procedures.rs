@@ -593,6 +593,131 @@ async fn import<T: Tx>(
     })
 }
 
+// ---- listing ------------------------------------------------------------------------------
+
+/// Most procedures one [`Archive::procedures`] call returns.
+pub const MAX_PROCEDURE_PAGE: usize = 200;
+/// Rows read per round trip while matching (done in Rust: the folding of `search::fold` has
+/// no SQL equivalent on SQLite; a catalogue holds a few thousand rows).
+const PROCEDURE_SCAN_PAGE: i64 = 500;
+
+trait ListTx {
+    async fn procedure_page(
+        &mut self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Procedure>, sqlx::Error>;
+}
+
+macro_rules! impl_list_tx {
+    ($db:ty) => {
+        impl ListTx for sqlx::Transaction<'_, $db> {
+            async fn procedure_page(
+                &mut self,
+                limit: i64,
+                offset: i64,
+            ) -> Result<Vec<Procedure>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT procedure_id, code, name, field, level, processing_days,
+                         competent_agency, created_at, updated_at
+                     FROM procedures ORDER BY code LIMIT $1 OFFSET $2",
+                )
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut **self)
+                .await
+            }
+        }
+    };
+}
+
+impl_list_tx!(sqlx::Postgres);
+impl_list_tx!(sqlx::Sqlite);
+
+/// Whether `procedure` answers the folded, space-normalized `needle`: its code starts with
+/// it, or its name or field contains it.
+fn procedure_matches(procedure: &Procedure, needle: &str) -> bool {
+    let folded = |text: &str| {
+        super::search::fold(text)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    procedure.code.starts_with(needle)
+        || folded(&procedure.name).contains(needle)
+        || procedure
+            .field
+            .as_deref()
+            .is_some_and(|field| folded(field).contains(needle))
+}
+
+async fn matching<T: ListTx>(
+    tx: &mut T,
+    needle: &str,
+    limit: usize,
+) -> Result<Vec<Procedure>, ArchiveError> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    loop {
+        let rows = tx.procedure_page(PROCEDURE_SCAN_PAGE, offset).await?;
+        let last_page = (rows.len() as i64) < PROCEDURE_SCAN_PAGE;
+        for procedure in rows {
+            if needle.is_empty() || procedure_matches(&procedure, needle) {
+                found.push(procedure);
+                if found.len() == limit {
+                    return Ok(found);
+                }
+            }
+        }
+        if last_page {
+            return Ok(found);
+        }
+        offset += PROCEDURE_SCAN_PAGE;
+    }
+}
+
+impl Archive {
+    /// Procedures of the catalogue for a picker, by code: those whose code starts with
+    /// `query` or whose name or field contains it, compared folded (`khai sinh` finds
+    /// `Đăng ký khai sinh`); every procedure when `query` is blank. At most `limit`
+    /// (1 to [`MAX_PROCEDURE_PAGE`]; larger values are lowered to it).
+    ///
+    /// # Errors
+    /// [`ArchiveError::FieldInvalid`] (a limit of 0, a query longer than 200 characters),
+    /// [`ArchiveError::Database`].
+    pub async fn procedures(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<Procedure>, ArchiveError> {
+        if limit == 0 {
+            return Err(ArchiveError::FieldInvalid {
+                field: "limit",
+                value: limit.to_string(),
+                reason: "at least 1".to_owned(),
+            });
+        }
+        if query.chars().count() > 200 {
+            return Err(ArchiveError::FieldInvalid {
+                field: "q",
+                value: query.chars().take(200).collect(),
+                reason: "longer than 200 characters".to_owned(),
+            });
+        }
+        let needle = super::search::fold(query)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let limit = limit.min(MAX_PROCEDURE_PAGE);
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin_read().await?;
+            let found = matching(&mut tx, &needle, limit).await?;
+            tx.commit().await?;
+            Ok(found)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

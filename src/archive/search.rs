@@ -465,6 +465,178 @@ impl SearchQuery {
     }
 }
 
+/// A search as a query string or a web form sends it (`GET /api/v1/search`, the archive
+/// page): every value as text, an empty one meaning absent (forms send empty fields).
+/// [`SearchQuery::from_params`] reads it; the CLI has its own typed flags but the same
+/// date forms ([`parse_day`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// The words ([`SearchQuery::text`]).
+    pub q: Option<String>,
+    pub procedure: Option<String>,
+    pub field: Option<String>,
+    pub dossier: Option<String>,
+    pub number: Option<String>,
+    pub agency: Option<String>,
+    pub signer: Option<String>,
+    /// A [`DocumentRole`] name (`result`, `input`, …).
+    pub role: Option<String>,
+    /// A [`SignatureStatus`] name (`valid`, `invalid`, …).
+    pub signature: Option<String>,
+    /// Days as `YYYY-MM-DD` or `dd/mm/yyyy`.
+    pub issued_from: Option<String>,
+    pub issued_to: Option<String>,
+    pub stored_from: Option<String>,
+    pub stored_to: Option<String>,
+    /// `newest` (default) or `relevance`.
+    pub sort: Option<String>,
+    /// 1-based page number (default 1).
+    pub page: Option<String>,
+    /// Results per page, 1 to [`MAX_LIMIT`] (default 20).
+    pub per_page: Option<String>,
+    /// `true` (or `1`, `on`) to count the matches.
+    pub count: Option<String>,
+}
+
+/// A day as people type it: `YYYY-MM-DD`, or `dd/mm/yyyy` as Vietnamese forms write it.
+pub fn parse_day(text: &str) -> Option<Date> {
+    let text = text.trim();
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .or_else(|_| {
+        Date::parse(
+            text,
+            time::macros::format_description!("[day]/[month]/[year]"),
+        )
+    })
+    .ok()
+}
+
+impl SearchQuery {
+    /// The search `params` describe (module documentation of [`SearchParams`]); the page
+    /// becomes `offset = (page − 1) × per_page`.
+    ///
+    /// # Errors
+    /// [`ArchiveError::FieldInvalid`] naming the parameter: an unknown role, signature status
+    /// or sort, a day that is not one, a page or page size that is not a positive number
+    /// (limits beyond that are checked by [`Archive::search`]).
+    pub fn from_params(params: &SearchParams) -> Result<SearchQuery, ArchiveError> {
+        fn given(value: &Option<String>) -> Option<&str> {
+            value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        fn invalid(field: &'static str, value: &str, reason: String) -> ArchiveError {
+            ArchiveError::FieldInvalid {
+                field,
+                value: value.chars().take(100).collect(),
+                reason,
+            }
+        }
+        fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> String {
+            all.iter().map(|v| name(*v)).collect::<Vec<_>>().join(", ")
+        }
+        let owned = |value: &Option<String>| given(value).map(str::to_owned);
+        let day = |field: &'static str, value: &Option<String>| {
+            given(value)
+                .map(|text| {
+                    parse_day(text).ok_or_else(|| {
+                        invalid(field, text, "expected YYYY-MM-DD or dd/mm/yyyy".to_owned())
+                    })
+                })
+                .transpose()
+        };
+        let number = |field: &'static str, value: &Option<String>, default: u32| {
+            given(value).map_or(Ok(default), |text| {
+                text.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    invalid(field, text, "expected a whole number from 1".to_owned())
+                })
+            })
+        };
+        let role = given(&params.role)
+            .map(|text| {
+                DocumentRole::parse(text).ok_or_else(|| {
+                    invalid(
+                        "role",
+                        text,
+                        format!(
+                            "expected one of {}",
+                            names(&DocumentRole::ALL, DocumentRole::as_str)
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        let signature = given(&params.signature)
+            .map(|text| {
+                SignatureStatus::parse(text).ok_or_else(|| {
+                    invalid(
+                        "signature",
+                        text,
+                        format!(
+                            "expected one of {}",
+                            names(&SignatureStatus::ALL, SignatureStatus::as_str)
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        let sort = match given(&params.sort) {
+            None | Some("newest") => SearchSort::Newest,
+            Some("relevance") => SearchSort::Relevance,
+            Some(other) => {
+                return Err(invalid(
+                    "sort",
+                    other,
+                    "expected newest or relevance".to_owned(),
+                ));
+            }
+        };
+        let count = match given(&params.count) {
+            None | Some("false" | "0" | "off") => false,
+            Some("true" | "1" | "on") => true,
+            Some(other) => {
+                return Err(invalid("count", other, "expected true or false".to_owned()));
+            }
+        };
+        let page = number("page", &params.page, 1)?;
+        let limit = number("per_page", &params.per_page, SearchQuery::default().limit)?;
+        let offset = u64::from(page - 1) * u64::from(limit);
+        let offset = u32::try_from(offset)
+            .ok()
+            .filter(|offset| *offset <= MAX_OFFSET)
+            .ok_or_else(|| {
+                invalid(
+                    "page",
+                    &page.to_string(),
+                    format!(
+                        "results beyond the first {MAX_OFFSET} are not listed; narrow the search"
+                    ),
+                )
+            })?;
+        Ok(SearchQuery {
+            text: params.q.clone().unwrap_or_default(),
+            procedure: owned(&params.procedure),
+            field: owned(&params.field),
+            dossier: owned(&params.dossier),
+            number: owned(&params.number),
+            agency: owned(&params.agency),
+            signer: owned(&params.signer),
+            issued_from: day("issued_from", &params.issued_from)?,
+            issued_to: day("issued_to", &params.issued_to)?,
+            stored_from: day("stored_from", &params.stored_from)?,
+            stored_to: day("stored_to", &params.stored_to)?,
+            role,
+            signature,
+            sort,
+            limit,
+            offset,
+            count,
+        })
+    }
+}
+
 /// One result. Never carries the document's full text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
@@ -1915,5 +2087,101 @@ mod tests {
         let (snippet, highlights) = snippet(text, &m);
         let marked: Vec<&str> = highlights.iter().map(|&(s, e)| &snippet[s..e]).collect();
         assert!(marked.contains(&"Đống"), "{snippet} {marked:?}");
+    }
+
+    #[test]
+    fn params_become_a_query_with_empty_fields_absent_and_pages_as_offsets() {
+        let text = |v: &str| Some(v.to_owned());
+        let params = SearchParams {
+            q: text("dong da"),
+            dossier: text("  "),
+            number: text(" 12/QĐ-UBND "),
+            role: text("result"),
+            signature: text("valid"),
+            issued_from: text("01/02/2026"),
+            issued_to: text("2026-02-28"),
+            sort: text("relevance"),
+            page: text("3"),
+            per_page: text("10"),
+            count: text("on"),
+            ..SearchParams::default()
+        };
+        let query = SearchQuery::from_params(&params).unwrap();
+        assert_eq!(query.text, "dong da");
+        assert_eq!(query.dossier, None);
+        assert_eq!(query.number.as_deref(), Some("12/QĐ-UBND"));
+        assert_eq!(query.role, Some(DocumentRole::Result));
+        assert_eq!(query.signature, Some(SignatureStatus::Valid));
+        assert_eq!(query.issued_from, parse_day("2026-02-01"));
+        assert!(query.issued_to.is_some());
+        assert_eq!(query.sort, SearchSort::Relevance);
+        assert_eq!((query.offset, query.limit, query.count), (20, 10, true));
+        assert_eq!(
+            SearchQuery::from_params(&SearchParams::default()).unwrap(),
+            SearchQuery::default()
+        );
+        for (params, field) in [
+            (
+                SearchParams {
+                    role: text("nobody"),
+                    ..SearchParams::default()
+                },
+                "role",
+            ),
+            (
+                SearchParams {
+                    signature: text("ok"),
+                    ..SearchParams::default()
+                },
+                "signature",
+            ),
+            (
+                SearchParams {
+                    stored_to: text("2026-13-01"),
+                    ..SearchParams::default()
+                },
+                "stored_to",
+            ),
+            (
+                SearchParams {
+                    sort: text("oldest"),
+                    ..SearchParams::default()
+                },
+                "sort",
+            ),
+            (
+                SearchParams {
+                    page: text("0"),
+                    ..SearchParams::default()
+                },
+                "page",
+            ),
+            (
+                SearchParams {
+                    per_page: text("-5"),
+                    ..SearchParams::default()
+                },
+                "per_page",
+            ),
+            (
+                SearchParams {
+                    page: text("4000000000"),
+                    ..SearchParams::default()
+                },
+                "page",
+            ),
+            (
+                SearchParams {
+                    count: text("maybe"),
+                    ..SearchParams::default()
+                },
+                "count",
+            ),
+        ] {
+            match SearchQuery::from_params(&params) {
+                Err(ArchiveError::FieldInvalid { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{params:?}: {other:?}"),
+            }
+        }
     }
 }

@@ -544,6 +544,154 @@ async fn statistics<T: StatsTx>(
     })
 }
 
+// ---- CSV and months -----------------------------------------------------------------------
+
+/// The columns of [`Statistics::to_csv`], in order; [`csv_values`] gives a row's values.
+pub const CSV_HEADER: [&str; 27] = [
+    "from",
+    "to",
+    "scope",
+    "key",
+    "name",
+    "carried_over",
+    "received_online",
+    "received_in_person_or_postal",
+    "received_total",
+    "resolved_early",
+    "resolved_on_time",
+    "resolved_late",
+    "resolved_total",
+    "resolved_approved",
+    "resolved_rejected",
+    "withdrawn",
+    "pending_in_time",
+    "pending_overdue",
+    "pending_total",
+    "input_digitized",
+    "result_digitized",
+    "results_signed",
+    "on_time_rate",
+    "on_time_rate_system",
+    "input_digitization_rate",
+    "result_digitization_rate",
+    "signed_result_share",
+];
+
+/// One CSV record: `scope` is the grouping (`field`, `procedure`, `unit`) or `total`; a
+/// missing key, name or rate is an empty field.
+fn csv_values(stats: &Statistics, scope: &str, row: &StatsRow) -> [String; 27] {
+    let rate = |r: Option<f64>| r.map(|r| r.to_string()).unwrap_or_default();
+    [
+        stats.from.to_string(),
+        stats.to.to_string(),
+        scope.to_owned(),
+        row.key.clone().unwrap_or_default(),
+        row.name.clone().unwrap_or_default(),
+        row.carried_over.to_string(),
+        row.received_online.to_string(),
+        row.received_in_person_or_postal.to_string(),
+        row.received_total.to_string(),
+        row.resolved_early.to_string(),
+        row.resolved_on_time.to_string(),
+        row.resolved_late.to_string(),
+        row.resolved_total.to_string(),
+        row.resolved_approved.to_string(),
+        row.resolved_rejected.to_string(),
+        row.withdrawn.to_string(),
+        row.pending_in_time.to_string(),
+        row.pending_overdue.to_string(),
+        row.pending_total.to_string(),
+        row.input_digitized.to_string(),
+        row.result_digitized.to_string(),
+        row.results_signed.to_string(),
+        rate(row.on_time_rate),
+        rate(row.on_time_rate_system),
+        rate(row.input_digitization_rate),
+        rate(row.result_digitization_rate),
+        rate(row.signed_result_share),
+    ]
+}
+
+impl Statistics {
+    /// The statistics as CSV (`hoso stats --format csv`, `GET /api/v1/stats?format=csv`):
+    /// UTF-8, a header row of [`CSV_HEADER`] names, one row per group then the total; a
+    /// missing key, name or rate is an empty field.
+    ///
+    /// # Errors
+    /// None in practice (the writer writes to memory); an I/O error of the CSV writer.
+    pub fn to_csv(&self) -> std::io::Result<String> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(CSV_HEADER)?;
+        let scope = self.by.map(Grouping::as_str).unwrap_or("total");
+        for row in &self.rows {
+            writer.write_record(csv_values(self, scope, row))?;
+        }
+        writer.write_record(csv_values(self, "total", &self.total))?;
+        let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+        String::from_utf8(bytes).map_err(std::io::Error::other)
+    }
+}
+
+/// Longest span [`Archive::monthly_statistics`] covers, in months (ten years).
+pub const MAX_MONTHS: usize = 120;
+
+/// The rates of one calendar month (the dashboard's charts), computed by
+/// [`Archive::statistics`] for that month's days within the period asked for, with the same
+/// formulas (module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthlyRow {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The month's days within the period (the first and last months may be partial).
+    #[serde(with = "super::calendar::iso_date")]
+    pub from: Date,
+    #[serde(with = "super::calendar::iso_date")]
+    pub to: Date,
+    pub received_total: u64,
+    pub resolved_total: u64,
+    pub on_time_rate: Option<f64>,
+    pub on_time_rate_system: Option<f64>,
+    pub input_digitization_rate: Option<f64>,
+    pub result_digitization_rate: Option<f64>,
+    pub signed_result_share: Option<f64>,
+}
+
+/// The months of `[from, to]`, each as its first and last day within the period.
+///
+/// # Errors
+/// [`ArchiveError::FieldInvalid`] for a period that is not one (as [`period_bounds`]) or
+/// longer than [`MAX_MONTHS`].
+pub fn months_of(from: Date, to: Date) -> Result<Vec<(Date, Date)>, ArchiveError> {
+    period_bounds(from, to)?;
+    let mut months = Vec::new();
+    let mut start = from;
+    loop {
+        let (year, month) = (start.year(), start.month());
+        let last_of_month =
+            Date::from_calendar_date(year, month, month.length(year)).map_err(|e| {
+                ArchiveError::FieldInvalid {
+                    field: "from",
+                    value: start.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+        let end = last_of_month.min(to);
+        months.push((start, end));
+        if months.len() > MAX_MONTHS {
+            return Err(ArchiveError::FieldInvalid {
+                field: "to",
+                value: to.to_string(),
+                reason: format!("the period is longer than {MAX_MONTHS} months"),
+            });
+        }
+        match end.next_day() {
+            Some(next) if end < to => start = next,
+            _ => break,
+        }
+    }
+    Ok(months)
+}
+
 impl Archive {
     /// The statistics of a period, per group and in total (module documentation), from one
     /// consistent snapshot of the database.
@@ -556,6 +704,42 @@ impl Archive {
             let stats = statistics(&mut tx, query).await?;
             tx.rollback().await?;
             Ok(stats)
+        })
+    }
+
+    /// The rates of each month of `[from, to]` (first and last months cut to the period),
+    /// oldest first, from one consistent snapshot of the database.
+    ///
+    /// # Errors
+    /// [`ArchiveError::FieldInvalid`] (the period, see [`months_of`]),
+    /// [`ArchiveError::Database`].
+    pub async fn monthly_statistics(
+        &self,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<MonthlyRow>, ArchiveError> {
+        let months = months_of(from, to)?;
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin_read().await?;
+            let mut rows = Vec::with_capacity(months.len());
+            for &(from, to) in &months {
+                let stats = statistics(&mut tx, &StatsQuery { from, to, by: None }).await?;
+                let total = stats.total;
+                rows.push(MonthlyRow {
+                    month: format!("{:04}-{:02}", from.year(), u8::from(from.month())),
+                    from,
+                    to,
+                    received_total: total.received_total,
+                    resolved_total: total.resolved_total,
+                    on_time_rate: total.on_time_rate,
+                    on_time_rate_system: total.on_time_rate_system,
+                    input_digitization_rate: total.input_digitization_rate,
+                    result_digitization_rate: total.result_digitization_rate,
+                    signed_result_share: total.signed_result_share,
+                });
+            }
+            tx.rollback().await?;
+            Ok(rows)
         })
     }
 }
@@ -616,5 +800,32 @@ mod tests {
         for g in Grouping::ALL {
             assert_eq!(Grouping::parse(g.as_str()), Some(g));
         }
+    }
+
+    #[test]
+    fn months_cover_the_period_cut_at_both_ends() {
+        let months = months_of(date!(2025 - 11 - 15), date!(2026 - 02 - 10)).unwrap();
+        assert_eq!(
+            months,
+            vec![
+                (date!(2025 - 11 - 15), date!(2025 - 11 - 30)),
+                (date!(2025 - 12 - 01), date!(2025 - 12 - 31)),
+                (date!(2026 - 01 - 01), date!(2026 - 01 - 31)),
+                (date!(2026 - 02 - 01), date!(2026 - 02 - 10)),
+            ]
+        );
+        assert_eq!(
+            months_of(date!(2024 - 02 - 01), date!(2024 - 02 - 29)).unwrap(),
+            vec![(date!(2024 - 02 - 01), date!(2024 - 02 - 29))]
+        );
+        assert_eq!(
+            months_of(date!(2026 - 03 - 31), date!(2026 - 03 - 31))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(months_of(date!(2016 - 01 - 01), date!(2025 - 12 - 31)).is_ok());
+        assert!(months_of(date!(2016 - 01 - 01), date!(2026 - 01 - 01)).is_err());
+        assert!(months_of(date!(2026 - 02 - 01), date!(2026 - 01 - 31)).is_err());
     }
 }

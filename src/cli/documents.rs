@@ -430,24 +430,14 @@ async fn run_document(pipeline: &Arc<Pipeline>, command: DocumentCommand) -> Res
             actor,
             format,
         } => {
-            let record = archive.document(id).await?;
-            let latest = pick_version(&record, None)?;
-            let changed = latest.metadata.patched(&metadata_text(&metadata)?)?;
-            let stored = archive
-                .add_version(
-                    &NewVersion {
-                        document_id: id,
-                        parent_version: latest.version,
-                        kind: VersionKind::Metadata,
-                        sha256: latest.sha256.parse().map_err(|_| {
-                            Error::Task(format!("stored digest {} is not hex", latest.sha256))
-                        })?,
-                        file_name: None,
-                        metadata: Some(changed),
-                        ocr: None,
-                        actor: actor_or_login(actor),
-                        reason,
-                    },
+            // The same edit as the API's PATCH /documents/{id}/metadata.
+            let stored = pipeline
+                .edit_metadata(
+                    id,
+                    None,
+                    &metadata_text(&metadata)?,
+                    &reason,
+                    &actor_or_login(actor),
                     now,
                 )
                 .await?;
@@ -577,8 +567,13 @@ pub(super) fn preserve(config: &Config, args: PreserveArgs) -> ExitCode {
 /// `hoso sign --document ID …`: signs (or extends) the newest version of an archived
 /// document with the same options as a file, and stores the result as its next version
 /// (`signed` or `extended`), verified, with the report. The archived bytes are never
-/// touched: the version is copied out (checked), signed into a new file, and stored.
-pub(super) fn sign_document(config: &Config, id: i64, mut args: super::SignArgs) -> Result<()> {
+/// touched: the version is copied out (checked), signed into a new file, and stored. Signing
+/// goes through [`Pipeline::sign_versions`], as the API's does.
+pub(super) fn sign_document(config: &Config, id: i64, args: super::SignArgs) -> Result<()> {
+    if args.extend.is_some() {
+        return extend_document(config, id, args);
+    }
+    use crate::pipeline::sign::{AppearanceSettings, SignSettings, SignTarget};
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -586,27 +581,119 @@ pub(super) fn sign_document(config: &Config, id: i64, mut args: super::SignArgs)
     let pipeline = Arc::new(runtime.block_on(Pipeline::open(config))?);
     let actor = actor_or_login(args.actor.clone());
     let now = time::OffsetDateTime::now_utc();
-    let record = runtime.block_on(pipeline.archive().document(id))?;
-    let latest = pick_version(&record, None)?;
-    if latest.media_type != "application/pdf" {
-        return Err(Error::Archive(ArchiveError::FieldInvalid {
-            field: "document",
-            value: id.to_string(),
-            reason: format!(
-                "version {} is {}, not a PDF (OCR it first: hoso ingest --ocr)",
-                latest.version, latest.media_type
-            ),
-        }));
+    let target = SignTarget {
+        document_id: id,
+        expected_version: None,
+    };
+    // Refused before the password or PIN is asked for.
+    runtime.block_on(pipeline.signable_version(&target))?;
+    let supplied = super::supplied_validation(&args)?;
+    let extra_certificates = super::chain_certificates(&args)?;
+    let signer = super::signing_key(&args, &extra_certificates)?;
+    let settings = SignSettings {
+        level: args.level.unwrap_or(if args.tsa.is_some() {
+            crate::pades::sign::Level::BT
+        } else {
+            crate::pades::sign::Level::BB
+        }),
+        tsa_url: args.tsa.clone(),
+        reason: args.reason.clone(),
+        location: args.location.clone(),
+        appearance: AppearanceSettings {
+            kind: super::request_kind(&args),
+            image_png: args.image.as_deref().map(read_image).transpose()?,
+            page: args.page.map(|p| p as usize - 1),
+            anchor: args.anchor.clone(),
+            rect: args.rect,
+            organization: args.organization.clone(),
+            qr_base_url: args.qr.clone(),
+            seal_diameter_mm: args.seal_size,
+            time_format: args.time_format.clone(),
+        },
+        offline: args.offline,
+        contact: args.contact.clone(),
+        digest: args.digest,
+        pss: args.pss,
+        certify: args.certify.parse::<u8>().ok(),
+        field: args.field.clone(),
+        allow_untrusted: args.allow_untrusted,
+        check_revocation: args.check_revocation,
+        extra_certificates,
+        supplied,
+    };
+    let outcome = runtime.block_on(async {
+        let outcome = pipeline
+            .sign_versions(signer, &[target], &settings, &actor, now)
+            .await;
+        pipeline.close().await;
+        outcome
+    })?;
+    let stored = outcome
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Task("no outcome for the document".to_owned()))??;
+    let signed = &stored.signature;
+    super::print_report(args.format, signed, || {
+        format!(
+            "đã ký (signed): tài liệu (document) {id}  field={} level={} signer=\"{}\" reserved={}B used={}B sha256={}",
+            signed.field, signed.level, signed.signer, signed.reserved, signed.used, signed.sha256
+        )
+    })?;
+    match &stored.indication {
+        Some(indication) => eprintln!("kiểm tra (verified): {indication}"),
+        None => {
+            eprintln!("cảnh báo: chưa kiểm tra được chữ ký; chạy lại: hoso document verify {id}")
+        }
     }
+    eprintln!(
+        "đã lưu phiên bản (stored version) {} của tài liệu (of document) {id}  sha256 {}",
+        stored.version, stored.sha256
+    );
+    Ok(())
+}
+
+/// `--image` for an archived document: read here, checked by the layout like a file's.
+fn read_image(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    // The layout refuses more than 20 MB: one byte over is enough for it to say so.
+    const READ_AT_MOST: u64 = 20 * 1024 * 1024 + 1;
+    let unreadable = |e: std::io::Error| {
+        Error::Pades(crate::pades::PadesError::from(
+            crate::pades::appearance::AppearanceError::ImageUnreadable {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            },
+        ))
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(unreadable)?
+        .take(READ_AT_MOST)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    Ok(bytes)
+}
+
+/// `hoso sign --document ID --extend LEVEL`: the newest version extended with validation
+/// data (and, for B-LTA, an archive timestamp), stored as an `extended` version.
+fn extend_document(config: &Config, id: i64, mut args: super::SignArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Task(format!("cannot start the async runtime: {e}")))?;
+    let pipeline = Arc::new(runtime.block_on(Pipeline::open(config))?);
+    let actor = actor_or_login(args.actor.clone());
+    let now = time::OffsetDateTime::now_utc();
+    let latest = runtime.block_on(pipeline.signable_version(
+        &crate::pipeline::sign::SignTarget {
+            document_id: id,
+            expected_version: None,
+        },
+    ))?;
     let work = tempfile::tempdir().map_err(|e| Error::Task(e.to_string()))?;
     let input = work.path().join("input.pdf");
     let output = work.path().join("signed.pdf");
     runtime.block_on(pipeline.copy_version_to(&latest, &input, &actor, now))?;
-    let kind = if args.extend.is_some() {
-        VersionKind::Extended
-    } else {
-        VersionKind::Signed
-    };
     args.input = Some(input);
     args.output = Some(output.clone());
     args.document = None;
@@ -625,7 +712,7 @@ pub(super) fn sign_document(config: &Config, id: i64, mut args: super::SignArgs)
                 &NewVersion {
                     document_id: id,
                     parent_version: latest.version,
-                    kind,
+                    kind: VersionKind::Extended,
                     sha256: blob
                         .sha256
                         .parse()
@@ -634,10 +721,7 @@ pub(super) fn sign_document(config: &Config, id: i64, mut args: super::SignArgs)
                     metadata: None,
                     ocr: None,
                     actor: actor.clone(),
-                    reason: match kind {
-                        VersionKind::Extended => "gia hạn chữ ký (extended)".to_owned(),
-                        _ => "ký số (signed)".to_owned(),
-                    },
+                    reason: "gia hạn chữ ký (extended)".to_owned(),
                 },
                 now,
             )

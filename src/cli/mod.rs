@@ -23,6 +23,7 @@ mod documents;
 mod export;
 mod fixity;
 mod stats;
+mod users;
 
 /// hoso (hồ sơ): số hóa, ký số, kiểm tra và lưu trữ hồ sơ cho Bộ phận Một cửa.
 /// Document engine for one-stop offices: digitize, sign, verify, archive.
@@ -125,6 +126,15 @@ enum Command {
     /// Thống kê giải quyết hồ sơ / Statistics of a period: received, resolved early, on time
     /// or late, pending, on-time and digitization rates (vn-standards.md §5)
     Stats(stats::StatsArgs),
+    /// Người dùng dịch vụ web / Users of the web service: add, set password, disable, list
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Khóa ký số của lãnh đạo / Signing keys of officials: add (PKCS#12 or PKCS#11), list
+    #[command(subcommand)]
+    Key(users::KeyCommand),
+    /// Mã truy cập API / API tokens: create (the secret is shown once), revoke, list
+    #[command(subcommand)]
+    Token(users::TokenCommand),
     /// Kho chứng thư tin cậy / Trusted root certificates
     #[command(subcommand)]
     Trust(TrustCommand),
@@ -144,6 +154,47 @@ struct ServeArgs {
     /// DIR/<dossier code>/ holds the papers of that dossier
     #[arg(long, env = "HOSO_INBOX", value_name = "DIR")]
     inbox: Option<PathBuf>,
+    /// Largest upload accepted per request, in MB [default: 512]
+    #[arg(long, env = "HOSO_UPLOAD_LIMIT_MB", value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    upload_limit_mb: Option<u64>,
+    /// Send the session cookie without the Secure flag. Only for plain-HTTP test networks:
+    /// browsers then send it over unencrypted connections [default: Secure]
+    #[arg(long, env = "HOSO_INSECURE_COOKIES")]
+    insecure_cookies: bool,
+    /// Address citizens reach this service at, for the QR codes on receipts and signed copies
+    /// (e.g. https://motcua.example.gov.vn)
+    #[arg(long, env = "HOSO_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// Time-stamping authority for signatures made through the service (B-T and above)
+    #[arg(long, env = "HOSO_TSA_URL", value_name = "URL")]
+    tsa: Option<String>,
+    /// Public verifications per client address per minute [default: 30]
+    #[arg(long, env = "HOSO_VERIFY_PER_MINUTE", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    verify_per_minute: Option<u32>,
+    /// Session idle timeout in minutes [default: 30]
+    #[arg(long, env = "HOSO_SESSION_IDLE_MINUTES", value_name = "MIN", value_parser = clap::value_parser!(u64).range(1..=1440))]
+    session_idle_minutes: Option<u64>,
+}
+
+impl ServeArgs {
+    fn http_settings(&self) -> crate::http::HttpSettings {
+        let defaults = crate::http::HttpSettings::default();
+        crate::http::HttpSettings {
+            upload_limit_bytes: self
+                .upload_limit_mb
+                .map_or(defaults.upload_limit_bytes, |mb| mb * 1024 * 1024),
+            cookie_secure: !self.insecure_cookies,
+            session_idle: self
+                .session_idle_minutes
+                .map_or(defaults.session_idle, |m| {
+                    std::time::Duration::from_secs(m * 60)
+                }),
+            public_url: self.public_url.clone(),
+            tsa_url: self.tsa.clone(),
+            verify_per_minute: self.verify_per_minute.unwrap_or(defaults.verify_per_minute),
+            ..defaults
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -719,7 +770,7 @@ pub fn main() -> ExitCode {
         return report(&Error::Config(e));
     }
     let result = match cli.command {
-        Command::Serve(_) => with_runtime(serve(config)),
+        Command::Serve(args) => with_runtime(serve(config, args.http_settings())),
         Command::Migrate => with_runtime(migrate(config)),
         Command::Config => print_config(&config),
         Command::Trust(TrustCommand::List { format }) => list_trust(&config, format),
@@ -747,6 +798,9 @@ pub fn main() -> ExitCode {
         }
         Command::Fixity(args) => return fixity::fixity(&config, args),
         Command::Stats(args) => return stats::run(&config, args),
+        Command::User(command) => users::user(&config, command),
+        Command::Key(command) => users::key(&config, command),
+        Command::Token(command) => users::token(&config, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -843,7 +897,7 @@ fn with_runtime(work: impl Future<Output = Result<()>>) -> Result<()> {
     runtime.block_on(work)
 }
 
-async fn serve(config: Config) -> Result<()> {
+async fn serve(config: Config, http_settings: crate::http::HttpSettings) -> Result<()> {
     let languages = config.ocr_languages.clone();
     match tokio::task::spawn_blocking(move || crate::ocr::probe(&languages)).await {
         Ok(Ok(())) => tracing::info!(languages = %config.ocr_languages, "OCR sẵn sàng (OCR ready)"),
@@ -872,9 +926,14 @@ async fn serve(config: Config) -> Result<()> {
         }
         None => None,
     };
-    let state = crate::http::AppState {
-        pipeline: pipeline.clone(),
+    let http_settings = crate::http::HttpSettings {
+        agency_code: Some(config.agency_code.clone()),
+        ..http_settings
     };
+    // Jobs of a process that died are failed once their heartbeat stops (any replica).
+    let sweeper = pipeline.spawn_job_sweeper();
+    first_admin(pipeline.archive()).await?;
+    let state = crate::http::AppState::with_settings(pipeline.clone(), http_settings);
     crate::http::serve(config.listen, state, |addr| {
         let host = if addr.ip().is_unspecified() {
             "127.0.0.1".to_owned()
@@ -896,8 +955,47 @@ async fn serve(config: Config) -> Result<()> {
     if let Some(watcher) = inbox {
         let _ = watcher.await;
     }
+    sweeper.abort();
     pipeline.close().await;
     tracing::info!("đã dừng (stopped)");
+    Ok(())
+}
+
+/// An archive without users cannot be used through the pages: the first administrator comes
+/// from `HOSO_ADMIN_USER` and `HOSO_ADMIN_PASSWORD` when both are set (as Paperless-ngx does),
+/// else the log says how to create one.
+async fn first_admin(archive: &crate::archive::Archive) -> Result<()> {
+    if !archive.users().await?.is_empty() {
+        return Ok(());
+    }
+    let (Ok(username), Ok(password)) = (
+        std::env::var("HOSO_ADMIN_USER"),
+        std::env::var("HOSO_ADMIN_PASSWORD"),
+    ) else {
+        tracing::warn!(
+            "chưa có người dùng nào: tạo quản trị viên bằng `hoso user add admin --role admin` \
+             (no users yet: create an administrator with `hoso user add admin --role admin`, \
+             or set HOSO_ADMIN_USER and HOSO_ADMIN_PASSWORD)"
+        );
+        return Ok(());
+    };
+    crate::auth::check_password_strength(&password)?;
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))??;
+    archive
+        .add_user(
+            &crate::archive::accounts::NewUser {
+                username: username.clone(),
+                display_name: username.clone(),
+                role: crate::archive::accounts::Role::Admin,
+                password_hash: hash,
+            },
+            "hoso serve (HOSO_ADMIN_USER)",
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?;
+    tracing::info!(user = %username, "đã tạo quản trị viên đầu tiên (first administrator created)");
     Ok(())
 }
 
@@ -1044,7 +1142,6 @@ fn list_trust(config: &Config, format: Format) -> Result<()> {
 }
 
 fn sign(config: &Config, args: SignArgs) -> Result<()> {
-    use crate::pades::PadesError;
     let input = args.input.clone().ok_or_else(|| {
         Error::Config(ConfigError::InvalidValue {
             key: "INPUT",
@@ -1053,24 +1150,11 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
         })
     })?;
     use crate::pades::document::SignatureInfo;
-    use crate::pades::key::{KeySigner, SoftwareKey};
     use crate::pades::sign::{ExtendOptions, Level, SignOptions, extend_file, sign_file};
 
     let trust = TrustStore::load(&config.trust_dirs)?;
     let now = time::OffsetDateTime::now_utc();
-    let mut supplied = crate::pades::revocation::ValidationData::default();
-    for (paths, target) in [
-        (&args.ocsp_responses, &mut supplied.ocsp_responses),
-        (&args.crls, &mut supplied.crls),
-    ] {
-        for path in paths {
-            target.push(
-                std::fs::read(path).map_err(|e| PadesError::RevocationUnavailable {
-                    reason: format!("cannot read {}: {e}", path.display()),
-                })?,
-            );
-        }
-    }
+    let supplied = supplied_validation(&args)?;
     if let Some(level) = args.extend {
         // In place: the file itself, also when INPUT is a symbolic link to it (the rename
         // would otherwise replace the link and leave the linked file as it was).
@@ -1109,53 +1193,8 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
             reason: "hoso sign needs -o OUT.pdf (only --extend updates in place)".to_owned(),
         }));
     };
-    let mut extra_certificates = Vec::new();
-    for path in &args.chain {
-        let bytes = std::fs::read(path).map_err(|e| PadesError::KeyUnusable {
-            reason: format!("cannot read {}: {e}", path.display()),
-        })?;
-        let certs = openssl::x509::X509::stack_from_pem(&bytes)
-            .or_else(|_| openssl::x509::X509::from_der(&bytes).map(|c| vec![c]))
-            .map_err(|e| PadesError::KeyUnusable {
-                reason: format!("{} holds no certificate: {e}", path.display()),
-            })?;
-        for cert in certs {
-            extra_certificates.push(cert.to_der().map_err(crate::pades::key::openssl_error)?);
-        }
-    }
-    let signer: Box<dyn KeySigner> = match (&args.p12, &args.pkcs11_module) {
-        (Some(p12), _) => {
-            let password = read_secret(
-                args.password_env.as_deref(),
-                "Mật khẩu tệp khóa (PKCS#12 password): ",
-            )?;
-            Box::new(SoftwareKey::from_pkcs12_file(p12, &password)?)
-        }
-        (None, Some(module)) => {
-            let pin = read_secret(
-                args.pin_env.as_deref(),
-                "Mã PIN thiết bị ký số (token PIN): ",
-            )?;
-            Box::new(crate::pades::pkcs11::TokenKey::open(
-                crate::pades::pkcs11::TokenKeyRef {
-                    module,
-                    token_label: args.token_label.as_deref().unwrap_or_default(),
-                    key_label: args.key_label.as_deref().unwrap_or_default(),
-                    pin: &pin,
-                    extra_chain: extra_certificates.clone(),
-                },
-            )?)
-        }
-        (None, None) => {
-            return Err(Error::Config(ConfigError::InvalidValue {
-                key: "--p12/--pkcs11-module",
-                value: String::new(),
-                reason:
-                    "choose a key: --p12 FILE or --pkcs11-module SO --token-label L --key-label K"
-                        .to_owned(),
-            }));
-        }
-    };
+    let extra_certificates = chain_certificates(&args)?;
+    let signer = signing_key(&args, &extra_certificates)?;
     let level = args.level.unwrap_or(if args.tsa.is_some() {
         Level::BT
     } else {
@@ -1166,17 +1205,7 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
         level => level.parse::<u8>().ok(),
     };
     let request = crate::pades::layout::AppearanceRequest {
-        kind: match args.appearance {
-            AppearanceKind::None => crate::pades::layout::RequestKind::None,
-            AppearanceKind::Official => crate::pades::layout::RequestKind::Official,
-            AppearanceKind::Organization => crate::pades::layout::RequestKind::Organization,
-            AppearanceKind::Copy => crate::pades::layout::RequestKind::Copy {
-                copy_type: args.copy_type.clone(),
-            },
-            AppearanceKind::Attachment => crate::pades::layout::RequestKind::Attachment {
-                doc_number: args.doc_number.clone(),
-            },
-        },
+        kind: request_kind(&args),
         image: args.image.clone(),
         page: args.page.map(|p| p as usize - 1),
         rect: args.rect,
@@ -1221,6 +1250,102 @@ fn sign(config: &Config, args: SignArgs) -> Result<()> {
             outcome.sha256
         )
     })
+}
+
+/// The OCSP responses and CRLs given with `--ocsp-response` and `--crl`.
+fn supplied_validation(args: &SignArgs) -> Result<crate::pades::revocation::ValidationData> {
+    use crate::pades::PadesError;
+    let mut supplied = crate::pades::revocation::ValidationData::default();
+    for (paths, target) in [
+        (&args.ocsp_responses, &mut supplied.ocsp_responses),
+        (&args.crls, &mut supplied.crls),
+    ] {
+        for path in paths {
+            target.push(
+                std::fs::read(path).map_err(|e| PadesError::RevocationUnavailable {
+                    reason: format!("cannot read {}: {e}", path.display()),
+                })?,
+            );
+        }
+    }
+    Ok(supplied)
+}
+
+/// The certificates of `--chain` (DER).
+fn chain_certificates(args: &SignArgs) -> Result<Vec<Vec<u8>>> {
+    use crate::pades::PadesError;
+    let mut extra_certificates = Vec::new();
+    for path in &args.chain {
+        let bytes = std::fs::read(path).map_err(|e| PadesError::KeyUnusable {
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?;
+        let certs = openssl::x509::X509::stack_from_pem(&bytes)
+            .or_else(|_| openssl::x509::X509::from_der(&bytes).map(|c| vec![c]))
+            .map_err(|e| PadesError::KeyUnusable {
+                reason: format!("{} holds no certificate: {e}", path.display()),
+            })?;
+        for cert in certs {
+            extra_certificates.push(cert.to_der().map_err(crate::pades::key::openssl_error)?);
+        }
+    }
+    Ok(extra_certificates)
+}
+
+/// The key of `--p12` or `--pkcs11-module`, asking for its password or PIN; `chain`: the
+/// certificates of `--chain`, for a token that holds only the signer's.
+fn signing_key(
+    args: &SignArgs,
+    chain: &[Vec<u8>],
+) -> Result<Box<dyn crate::pades::key::KeySigner + Send>> {
+    use crate::pades::key::SoftwareKey;
+    Ok(match (&args.p12, &args.pkcs11_module) {
+        (Some(p12), _) => {
+            let password = read_secret(
+                args.password_env.as_deref(),
+                "Mật khẩu tệp khóa (PKCS#12 password): ",
+            )?;
+            Box::new(SoftwareKey::from_pkcs12_file(p12, &password)?)
+        }
+        (None, Some(module)) => {
+            let pin = read_secret(
+                args.pin_env.as_deref(),
+                "Mã PIN thiết bị ký số (token PIN): ",
+            )?;
+            Box::new(crate::pades::pkcs11::TokenKey::open(
+                crate::pades::pkcs11::TokenKeyRef {
+                    module,
+                    token_label: args.token_label.as_deref().unwrap_or_default(),
+                    key_label: args.key_label.as_deref().unwrap_or_default(),
+                    pin: &pin,
+                    extra_chain: chain.to_vec(),
+                },
+            )?)
+        }
+        (None, None) => {
+            return Err(Error::Config(ConfigError::InvalidValue {
+                key: "--p12/--pkcs11-module",
+                value: String::new(),
+                reason:
+                    "choose a key: --p12 FILE or --pkcs11-module SO --token-label L --key-label K"
+                        .to_owned(),
+            }));
+        }
+    })
+}
+
+/// The layout `--appearance` asks for.
+fn request_kind(args: &SignArgs) -> crate::pades::layout::RequestKind {
+    match args.appearance {
+        AppearanceKind::None => crate::pades::layout::RequestKind::None,
+        AppearanceKind::Official => crate::pades::layout::RequestKind::Official,
+        AppearanceKind::Organization => crate::pades::layout::RequestKind::Organization,
+        AppearanceKind::Copy => crate::pades::layout::RequestKind::Copy {
+            copy_type: args.copy_type.clone(),
+        },
+        AppearanceKind::Attachment => crate::pades::layout::RequestKind::Attachment {
+            doc_number: args.doc_number.clone(),
+        },
+    }
 }
 
 /// `hoso verify`: exit 0 when every signature is TOTAL-PASSED, 1 when any is TOTAL-FAILED,

@@ -90,18 +90,12 @@ enum SortArg {
 }
 
 fn parse_day(text: &str) -> std::result::Result<Date, String> {
-    let text = text.trim();
-    Date::parse(
-        text,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .or_else(|_| {
-        Date::parse(
-            text,
-            time::macros::format_description!("[day]/[month]/[year]"),
+    crate::archive::search::parse_day(text).ok_or_else(|| {
+        format!(
+            "ngày không hợp lệ / expected YYYY-MM-DD or dd/mm/yyyy: {:?}",
+            text.trim()
         )
     })
-    .map_err(|_| format!("ngày không hợp lệ / expected YYYY-MM-DD or dd/mm/yyyy: {text:?}"))
 }
 
 impl SearchArgs {

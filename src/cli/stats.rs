@@ -111,89 +111,10 @@ fn check_period(from: time::Date, to: time::Date) -> std::result::Result<(), (St
     Ok(())
 }
 
-/// The columns of the CSV output, in order; [`csv_values`] gives a row's values.
-const CSV_HEADER: [&str; 27] = [
-    "from",
-    "to",
-    "scope",
-    "key",
-    "name",
-    "carried_over",
-    "received_online",
-    "received_in_person_or_postal",
-    "received_total",
-    "resolved_early",
-    "resolved_on_time",
-    "resolved_late",
-    "resolved_total",
-    "resolved_approved",
-    "resolved_rejected",
-    "withdrawn",
-    "pending_in_time",
-    "pending_overdue",
-    "pending_total",
-    "input_digitized",
-    "result_digitized",
-    "results_signed",
-    "on_time_rate",
-    "on_time_rate_system",
-    "input_digitization_rate",
-    "result_digitization_rate",
-    "signed_result_share",
-];
-
-/// One CSV record: `scope` is the grouping (`field`, `procedure`, `unit`) or `total`; a
-/// missing key, name or rate is an empty field.
-fn csv_values(stats: &Statistics, scope: &str, row: &StatsRow) -> [String; 27] {
-    let rate = |r: Option<f64>| r.map(|r| r.to_string()).unwrap_or_default();
-    [
-        stats.from.to_string(),
-        stats.to.to_string(),
-        scope.to_owned(),
-        row.key.clone().unwrap_or_default(),
-        row.name.clone().unwrap_or_default(),
-        row.carried_over.to_string(),
-        row.received_online.to_string(),
-        row.received_in_person_or_postal.to_string(),
-        row.received_total.to_string(),
-        row.resolved_early.to_string(),
-        row.resolved_on_time.to_string(),
-        row.resolved_late.to_string(),
-        row.resolved_total.to_string(),
-        row.resolved_approved.to_string(),
-        row.resolved_rejected.to_string(),
-        row.withdrawn.to_string(),
-        row.pending_in_time.to_string(),
-        row.pending_overdue.to_string(),
-        row.pending_total.to_string(),
-        row.input_digitized.to_string(),
-        row.result_digitized.to_string(),
-        row.results_signed.to_string(),
-        rate(row.on_time_rate),
-        rate(row.on_time_rate_system),
-        rate(row.input_digitization_rate),
-        rate(row.result_digitization_rate),
-        rate(row.signed_result_share),
-    ]
-}
-
 fn render_csv(stats: &Statistics) -> Result<String> {
-    let failed = |e: csv::Error| Error::Task(format!("cannot write CSV: {e}"));
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(CSV_HEADER).map_err(failed)?;
-    let scope = stats.by.map(Grouping::as_str).unwrap_or("total");
-    for row in &stats.rows {
-        writer
-            .write_record(csv_values(stats, scope, row))
-            .map_err(failed)?;
-    }
-    writer
-        .write_record(csv_values(stats, "total", &stats.total))
-        .map_err(failed)?;
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| Error::Task(format!("cannot write CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::Task(format!("cannot write CSV: {e}")))
+    stats
+        .to_csv()
+        .map_err(|e| Error::Task(format!("cannot write CSV: {e}")))
 }
 
 /// A column of a text table: the heading of its column group (received, resolved, …),

@@ -175,6 +175,11 @@ impl SoftwareKey {
         let pkcs12 = Pkcs12::from_der(bytes).map_err(|e| PadesError::KeyUnusable {
             reason: format!("not a PKCS#12 file: {e}"),
         })?;
+        // A NUL cannot be in a PKCS#12 password (the openssl crate would panic making its C
+        // string): no file opens with it.
+        if password.contains('\0') {
+            return Err(PadesError::WrongPassword);
+        }
         // OpenSSL reports a wrong password as a MAC verification failure.
         let parsed = pkcs12
             .parse2(password)

@@ -74,6 +74,19 @@ pub struct IngestOutcome {
     pub signatures: Option<SignatureSummary>,
 }
 
+/// Which document an OCR step adds its version to, and what it records.
+#[derive(Debug, Clone)]
+pub(super) struct OcrTarget {
+    pub document_id: i64,
+    /// The newest version when OCR starts: the new version's parent.
+    pub parent_version: i64,
+    /// What the clerk typed or what is stored: wins over what OCR reads.
+    pub metadata: DocumentMetadata,
+    /// The searchable PDF's title.
+    pub title: Option<String>,
+    pub actor: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct OcrSummary {
     pub pages: usize,
@@ -151,7 +164,7 @@ pub fn sniff_media_type(head: &[u8], name: &str) -> &'static str {
     }
 }
 
-fn is_scan(media_type: &str) -> bool {
+pub(super) fn is_scan(media_type: &str) -> bool {
     matches!(
         media_type,
         "application/pdf" | "image/png" | "image/jpeg" | "image/tiff"
@@ -189,7 +202,7 @@ fn mean_confidence(digitized: &Digitized) -> Option<f64> {
     (!confidences.is_empty()).then(|| confidences.iter().sum::<f64>() / confidences.len() as f64)
 }
 
-fn io_failed(path: &Path, e: &std::io::Error) -> Error {
+pub(super) fn io_failed(path: &Path, e: &std::io::Error) -> Error {
     Error::Ocr(OcrError::Unreadable {
         file: path.display().to_string(),
         reason: e.to_string(),
@@ -335,9 +348,19 @@ impl Pipeline {
                     .to_owned(),
             );
         } else if needs_ocr {
-            let parent = record.latest().map_or(stored.version, |v| v.version);
+            let target = OcrTarget {
+                document_id: stored.document_id,
+                parent_version: record.latest().map_or(stored.version, |v| v.version),
+                metadata: request.metadata.clone(),
+                title: request.metadata.subject.clone().or_else(|| {
+                    Path::new(&request.path)
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                }),
+                actor: request.actor.clone(),
+            };
             let (version, summary) = self
-                .ocr_version(&request, staged.path(), stored.document_id, parent, now)
+                .ocr_version(staged.path(), &target, Box::new(|_| {}), &move || now, now)
                 .await?;
             outcome.sha256 = version.sha256.clone();
             outcome.version = version.version;
@@ -409,20 +432,26 @@ impl Pipeline {
         }))
     }
 
-    /// OCRs the original into a searchable PDF and stores it as the next version.
-    async fn ocr_version(
+    /// OCRs `source` (a private staged copy of a stored scan) into a searchable PDF/A and
+    /// stores it as the next version of `target.document_id`, with the recognized text, the
+    /// mean confidence and the Decree 30 metadata (what `target.metadata` holds wins over what
+    /// OCR read). `on_page` is told 0 when the work starts (after waiting for a CPU permit),
+    /// then the number of each page written; `finished` gives the time recorded for the new
+    /// version (ingest: its own `now`; a job: the clock when OCR ends). Shared by ingest and
+    /// OCR jobs (`pipeline::jobs`).
+    pub(super) async fn ocr_version(
         self: &Arc<Self>,
-        request: &IngestRequest,
         source: &Path,
-        document_id: i64,
-        parent_version: i64,
+        target: &OcrTarget,
+        on_page: Box<dyn Fn(usize) + Send>,
+        finished: &(dyn Fn() -> OffsetDateTime + Sync),
         now: OffsetDateTime,
     ) -> Result<(StoredVersion, OcrSummary)> {
         let output = tempfile::Builder::new()
             .prefix(".hoso-ingest-")
             .suffix(".pdf")
             .tempfile()
-            .map_err(|e| io_failed(&request.path, &e))?;
+            .map_err(|e| io_failed(source, &e))?;
         let output_path = output.path().to_owned();
         let input = source.to_owned();
         let engines = self.engines.clone();
@@ -433,19 +462,20 @@ impl Pipeline {
             },
             jobs: self.jobs,
             info: crate::pdf::searchable::DocumentInfo {
-                title: request.metadata.subject.clone().or_else(|| {
-                    Path::new(&request.path)
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                }),
+                title: target.title.clone(),
                 created: Some(now),
                 pdfa: true,
             },
         };
         // One OCR job holds one permit; its pages run on `jobs` threads inside.
         let digitized = self
-            .run_blocking(move || digitize(&[input], &output_path, &options, &engines, &|_| {}))
+            .run_blocking(move || {
+                // Started: the permit is held (a job shows `running` from here).
+                on_page(0);
+                digitize(&[input], &output_path, &options, &engines, &*on_page)
+            })
             .await?;
+        let now = finished();
         let mut pdf = tokio::fs::File::open(output.path())
             .await
             .map_err(|e| io_failed(output.path(), &e))?;
@@ -461,13 +491,13 @@ impl Pipeline {
             mean_confidence: mean_confidence(&digitized),
             characters: text.chars().count(),
         };
-        let metadata = request.metadata.clone().or(metadata_from_ocr(&digitized));
+        let metadata = target.metadata.clone().or(metadata_from_ocr(&digitized));
         let version = self
             .archive
             .add_version(
                 &NewVersion {
-                    document_id,
-                    parent_version,
+                    document_id: target.document_id,
+                    parent_version: target.parent_version,
                     kind: VersionKind::Ocr,
                     sha256,
                     file_name: None,
@@ -476,7 +506,7 @@ impl Pipeline {
                         text,
                         confidence: summary.mean_confidence,
                     }),
-                    actor: request.actor.clone(),
+                    actor: target.actor.clone(),
                     reason: format!(
                         "số hóa: nhận dạng ký tự {} trang (OCR, {} pages)",
                         summary.pages, summary.pages

@@ -24,10 +24,18 @@ use crate::error::{Error, Result};
 use crate::ocr::{EnginePool, Languages};
 use crate::trust::TrustStore;
 
+pub mod documents;
 pub mod inbox;
 pub mod ingest;
+pub mod jobs;
 pub mod preserve;
+pub mod preview;
 mod read;
+pub mod sign;
+pub mod trust_admin;
+pub mod verify;
+
+pub use read::VersionReader;
 
 /// Shared handles of a running hoso: the archive, the blob store and the CPU budget.
 pub struct Pipeline {
@@ -38,8 +46,13 @@ pub struct Pipeline {
     /// Tesseract engines, created on first use and reused by every OCR job.
     engines: Arc<EnginePool>,
     trust_dirs: Vec<PathBuf>,
+    /// The trust folder administrators change through the service (`trust_admin`), read
+    /// after `trust_dirs` when it exists; `{data_dir}/trust` in a configured service.
+    managed_trust_dir: Option<PathBuf>,
     /// The trust store, loaded on first use (a signed upload) and kept.
     trust: Mutex<Option<Arc<TrustStore>>>,
+    /// The configuration the pipeline was opened with (`None` when assembled from parts).
+    config: Option<Config>,
 }
 
 /// Outcome of each readiness check; `None` means healthy.
@@ -63,9 +76,12 @@ impl Pipeline {
     pub async fn open(config: &Config) -> Result<Self> {
         let archive = Archive::connect(&config.database).await?;
         let blobs = LocalBlobStore::open(config.blob_dir())?;
-        Ok(Self::new(archive, Arc::new(blobs), config.jobs)
+        let mut pipeline = Self::new(archive, Arc::new(blobs), config.jobs)
             .with_ocr_languages(config.ocr_languages.clone())
-            .with_trust_dirs(config.trust_dirs.clone()))
+            .with_trust_dirs(config.trust_dirs.clone())
+            .with_managed_trust_dir(config.data_dir.join("trust"));
+        pipeline.config = Some(config.clone());
+        Ok(pipeline)
     }
 
     /// Assembles a pipeline from parts (tests use this with their own database); OCR in the
@@ -78,7 +94,9 @@ impl Pipeline {
             jobs: jobs.max(1),
             engines: Arc::new(EnginePool::new(Languages::default())),
             trust_dirs: Vec::new(),
+            managed_trust_dir: None,
             trust: Mutex::new(None),
+            config: None,
         }
     }
 
@@ -105,7 +123,14 @@ impl Pipeline {
         &self.engines
     }
 
-    /// The trust store, loaded once.
+    /// The configuration this pipeline was opened with ([`Pipeline::open`]); `None` when it
+    /// was assembled from parts.
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref()
+    }
+
+    /// The trust store (the trust folders, then the managed folder when it exists), loaded
+    /// once and kept until [`Pipeline::reload_trust`].
     ///
     /// # Errors
     /// A trust folder that cannot be read, or a certificate in it that does not parse.
@@ -117,11 +142,24 @@ impl Pipeline {
         if let Some(store) = slot.as_ref() {
             return Ok(store.clone());
         }
-        let loaded = TrustStore::load(&self.trust_dirs);
+        let mut dirs = self.trust_dirs.clone();
+        dirs.extend(
+            self.managed_trust_dir
+                .clone()
+                .filter(|dir| dir.is_dir() && !self.trust_dirs.contains(dir)),
+        );
+        let loaded = TrustStore::load(&dirs);
         crate::trust::clear_openssl_errors();
         let store = Arc::new(loaded?);
         *slot = Some(store.clone());
         Ok(store)
+    }
+
+    /// Forgets the loaded trust store: the next [`Pipeline::trust`] reads the folders again
+    /// (after an anchor was added to or removed from the managed folder). Work already
+    /// holding the old store finishes with it.
+    pub fn reload_trust(&self) {
+        *self.trust.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     pub fn archive(&self) -> &Archive {

@@ -195,3 +195,148 @@ impl Pipeline {
         Ok(report)
     }
 }
+
+/// A stored version's content as it streams out of the blob store
+/// ([`Pipeline::open_version_stream`]): the recorded size is read, hashed on the way; the
+/// read that brings the last bytes checks the digest before handing them out, so damaged
+/// content ends in an error instead of its last bytes, and a reader never receives a whole
+/// damaged file that looks complete. (A store copy longer than recorded whose first bytes
+/// are the content is served correctly; `hoso fixity` reports it.)
+pub struct VersionReader {
+    inner: tokio::io::Take<crate::archive::blob::BlobReader>,
+    hasher: Option<Sha256Hasher>,
+    expected: Sha256Digest,
+    size: u64,
+    read: u64,
+    /// Who is told of damage: the audit trail, once.
+    report: Option<DamageReport>,
+}
+
+struct DamageReport {
+    pipeline: Arc<Pipeline>,
+    version: Version,
+    actor: String,
+    now: OffsetDateTime,
+}
+
+impl VersionReader {
+    /// The error for damaged content, recorded in the audit trail (in a task of its own: a
+    /// read cannot wait for the database).
+    fn damaged(&mut self, reason: String) -> std::io::Error {
+        let problem = ArchiveError::BlobDamaged {
+            sha256: self.expected,
+            reason: reason.clone(),
+        };
+        tracing::error!(sha256 = %self.expected, "damaged content found while streaming: {reason}");
+        if let Some(report) = self.report.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let DamageReport {
+                    pipeline,
+                    version,
+                    actor,
+                    now,
+                } = report;
+                if let Err(e) = pipeline
+                    .archive
+                    .record_missing_blob(&version, &actor, &problem, now)
+                    .await
+                {
+                    tracing::error!("cannot record the damaged blob in the audit trail: {e}");
+                }
+            });
+        }
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("stored content {} is damaged: {reason}", self.expected),
+        )
+    }
+}
+
+impl tokio::io::AsyncRead for VersionReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        let Some(hasher) = this.hasher.as_mut() else {
+            // Finished (checked), or failed: nothing more.
+            return Poll::Ready(Ok(()));
+        };
+        let before = buf.filled().len();
+        match std::pin::Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => {
+                this.hasher = None;
+                return Poll::Ready(Err(e));
+            }
+            Poll::Ready(Ok(())) => {}
+        }
+        let fresh = &buf.filled()[before..];
+        hasher.update(fresh);
+        this.read += fresh.len() as u64;
+        let ended = fresh.is_empty();
+        if ended && this.read < this.size {
+            this.hasher = None;
+            let reason = format!("{} of {} bytes", this.read, this.size);
+            return Poll::Ready(Err(this.damaged(reason)));
+        }
+        if this.read == this.size {
+            let found = this.hasher.take().map(Sha256Hasher::finish);
+            if found != Some(this.expected) {
+                buf.set_filled(before);
+                let reason = format!(
+                    "content now hashes to {}",
+                    found.map(|f| f.to_hex()).unwrap_or_default()
+                );
+                return Poll::Ready(Err(this.damaged(reason)));
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Pipeline {
+    /// Opens `version`'s content for streaming out (downloads): the bytes are checked
+    /// against the version's SHA-256 and size while they pass (see [`VersionReader`]); a
+    /// mismatch is an I/O error at the end of the stream and an audit entry
+    /// (`blob.unreadable`). Confidential reads are audited by the caller through
+    /// `Archive::open_version`, as for `hoso document get`.
+    ///
+    /// # Errors
+    /// The content missing from the store (recorded in the audit trail), the stored digest
+    /// unreadable.
+    pub async fn open_version_stream(
+        self: &Arc<Self>,
+        version: &Version,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<VersionReader> {
+        let sha256: Sha256Digest = version
+            .sha256
+            .parse()
+            .map_err(|_| Error::Task(format!("stored digest {} is not hex", version.sha256)))?;
+        let size = u64::try_from(version.size_bytes)
+            .map_err(|_| Error::Task(format!("stored size {} is negative", version.size_bytes)))?;
+        let reader = match self.blobs.open(&sha256).await {
+            Ok(reader) => reader,
+            Err(e) => return Err(self.unreadable(version, actor, e.into(), now).await),
+        };
+        Ok(VersionReader {
+            inner: reader.take(size),
+            hasher: Some(Sha256Hasher::new()),
+            expected: sha256,
+            size,
+            read: 0,
+            report: Some(DamageReport {
+                pipeline: self.clone(),
+                version: version.clone(),
+                actor: actor.to_owned(),
+                now,
+            }),
+        })
+    }
+}

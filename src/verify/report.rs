@@ -83,6 +83,79 @@ pub fn render(report: &Report, lang: Lang) -> String {
     out
 }
 
+/// The verdict in one plain line for people who are not specialists (the public
+/// verification page and `POST /api/v1/verify`): the verdict, the file's own findings, then
+/// each signature with its signer, time and, when it is not valid, the first reason its
+/// messages give.
+pub fn summary(report: &Report, lang: Lang) -> String {
+    use super::messages::{Message, Severity};
+    let vi = lang == Lang::Vi;
+    let text = |m: &Message| {
+        let t = if vi { m.vi.trim() } else { m.en.trim() };
+        if t.ends_with(['.', '!', '?']) {
+            t.to_owned()
+        } else {
+            format!("{t}.")
+        }
+    };
+    let mut parts = vec![format!("{}.", verdict(report.indication, lang))];
+    let no_signature = report.signatures.is_empty();
+    parts.extend(
+        report
+            .messages
+            .iter()
+            .filter(|m| no_signature || m.severity != Severity::Info)
+            .map(text),
+    );
+    for (index, s) in report.signatures.iter().enumerate() {
+        let what = match (s.kind, vi) {
+            (SignatureKind::Signature, true) => "Chữ ký",
+            (SignatureKind::Signature, false) => "Signature",
+            (SignatureKind::DocumentTimestamp, true) => "Dấu thời gian tài liệu",
+            (SignatureKind::DocumentTimestamp, false) => "Document timestamp",
+        };
+        let mut facts = Vec::new();
+        if let Some(signer) = &s.signer {
+            facts.push(
+                signer
+                    .common_name
+                    .clone()
+                    .unwrap_or_else(|| signer.subject.clone()),
+            );
+        }
+        if let Some(at) = s.timestamp_time.or(s.signing_time) {
+            facts.push(format!(
+                "{} {}",
+                if vi { "lúc" } else { "at" },
+                vietnam_time(at)
+            ));
+        }
+        let facts = if facts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", facts.join(", "))
+        };
+        let mut line = format!(
+            "{what} {}{facts}: {}.",
+            index + 1,
+            verdict(s.indication, lang).to_lowercase()
+        );
+        if s.indication != Indication::TotalPassed {
+            let reason = s
+                .messages
+                .iter()
+                .find(|m| m.severity == Severity::Error)
+                .or_else(|| s.messages.iter().find(|m| m.severity == Severity::Warning));
+            if let Some(reason) = reason {
+                line.push(' ');
+                line.push_str(&text(reason));
+            }
+        }
+        parts.push(line);
+    }
+    parts.join(" ")
+}
+
 fn render_signature(out: &mut String, number: usize, s: &SignatureReport, lang: Lang) {
     let vi = lang == Lang::Vi;
     let what = match (s.kind, vi) {

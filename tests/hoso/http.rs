@@ -35,7 +35,7 @@ async fn get(
 async fn healthz_answers_with_a_request_id() {
     let db = TestDb::sqlite();
     let (pipeline, _dir) = pipeline(&db).await;
-    let router = app(AppState { pipeline });
+    let router = app(AppState::new(pipeline));
     let (status, id, body) = get(router.clone(), "/healthz", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
@@ -56,14 +56,7 @@ async fn readyz_reports_each_backend_ready() {
     for db in backends().await {
         let (pipeline, _dir) = pipeline(&db).await;
         let backend = pipeline.archive().backend();
-        let (status, _, body) = get(
-            app(AppState {
-                pipeline: pipeline.clone(),
-            }),
-            "/readyz",
-            None,
-        )
-        .await;
+        let (status, _, body) = get(app(AppState::new(pipeline.clone())), "/readyz", None).await;
         assert_eq!(status, StatusCode::OK, "{backend}: {body}");
         assert_eq!(body["status"], "ready");
         assert_eq!(body["database"], backend);
@@ -79,7 +72,7 @@ async fn readyz_is_503_with_a_stable_code_when_the_database_is_gone() {
     let db = TestDb::sqlite();
     let (pipeline, _dir) = pipeline(&db).await;
     pipeline.close().await;
-    let (status, _, body) = get(app(AppState { pipeline }), "/readyz", None).await;
+    let (status, _, body) = get(app(AppState::new(pipeline)), "/readyz", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["status"], "not-ready");
     assert_eq!(body["checks"]["database"]["code"], "database-error");
@@ -94,7 +87,7 @@ async fn readyz_is_503_with_a_stable_code_when_the_database_is_gone() {
 async fn unknown_routes_get_a_json_404() {
     let db = TestDb::sqlite();
     let (pipeline, _dir) = pipeline(&db).await;
-    let (status, _, body) = get(app(AppState { pipeline }), "/no/such/page", None).await;
+    let (status, _, body) = get(app(AppState::new(pipeline)), "/no/such/page", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "route-not-found");
 }

@@ -2,15 +2,27 @@
 //!
 //! Storage tests run on SQLite and PostgreSQL; see `helpers::backends`.
 
+mod accounts;
+mod api_admin;
+mod api_archive;
+mod api_records;
+mod api_session;
+mod api_signing;
+mod api_support;
 mod archive_model;
+mod browser;
 mod cli;
 mod documents;
+mod e2e;
 mod export;
 mod fixity;
 mod helpers;
 mod http;
 mod ocr;
+mod pages_archive;
+mod pages_clerk;
 mod pdf_reader;
+mod pipeline_services;
 mod pki;
 mod search;
 mod sign;
