@@ -541,9 +541,17 @@ impl SearchQuery {
         let day = |field: &'static str, value: &Option<String>| {
             given(value)
                 .map(|text| {
-                    parse_day(text).ok_or_else(|| {
-                        invalid(field, text, "expected YYYY-MM-DD or dd/mm/yyyy".to_owned())
-                    })
+                    // Years as `archive::stats` takes them: the midnight of -9999-01-01 in
+                    // Vietnam is no time in UTC.
+                    parse_day(text)
+                        .filter(|day| (1900..=9999).contains(&day.year()))
+                        .ok_or_else(|| {
+                            invalid(
+                                field,
+                                text,
+                                "expected YYYY-MM-DD or dd/mm/yyyy, from 1900 to 9999".to_owned(),
+                            )
+                        })
                 })
                 .transpose()
         };

@@ -171,6 +171,18 @@ struct ServeArgs {
     /// Public verifications per client address per minute [default: 30]
     #[arg(long, env = "HOSO_VERIFY_PER_MINUTE", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     verify_per_minute: Option<u32>,
+    /// A PKCS#11 module administrators may register token keys on (vendor token drivers);
+    /// repeat for several. Debian's SoftHSM2 and OpenSC modules are always allowed
+    #[arg(
+        long = "pkcs11-module",
+        env = "HOSO_PKCS11_MODULES",
+        value_delimiter = ':',
+        value_name = "SO"
+    )]
+    pkcs11_modules: Vec<PathBuf>,
+    /// Largest file public verification accepts, in MB [default: 100]
+    #[arg(long, env = "HOSO_VERIFY_LIMIT_MB", value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    verify_limit_mb: Option<u64>,
     /// Session idle timeout in minutes [default: 30]
     #[arg(long, env = "HOSO_SESSION_IDLE_MINUTES", value_name = "MIN", value_parser = clap::value_parser!(u64).range(1..=1440))]
     session_idle_minutes: Option<u64>,
@@ -192,6 +204,15 @@ impl ServeArgs {
             public_url: self.public_url.clone(),
             tsa_url: self.tsa.clone(),
             verify_per_minute: self.verify_per_minute.unwrap_or(defaults.verify_per_minute),
+            public_verify_limit_bytes: self
+                .verify_limit_mb
+                .map_or(defaults.public_verify_limit_bytes, |mb| mb * 1024 * 1024),
+            pkcs11_modules: defaults
+                .pkcs11_modules
+                .iter()
+                .chain(&self.pkcs11_modules)
+                .cloned()
+                .collect(),
             ..defaults
         }
     }
@@ -933,6 +954,14 @@ async fn serve(config: Config, http_settings: crate::http::HttpSettings) -> Resu
     // Jobs of a process that died are failed once their heartbeat stops (any replica).
     let sweeper = pipeline.spawn_job_sweeper();
     first_admin(pipeline.archive()).await?;
+    if http_settings.public_url.is_none() {
+        // QR codes then name the address the browser used (its Host header), fine on one
+        // machine, wrong behind a proxy or for citizens outside the office network.
+        tracing::warn!(
+            "chưa đặt --public-url: mã QR trên giấy tiếp nhận và bản ký sẽ dùng địa chỉ trình duyệt đang truy cập \
+             (no --public-url: QR codes use the address the browser used)"
+        );
+    }
     let state = crate::http::AppState::with_settings(pipeline.clone(), http_settings);
     crate::http::serve(config.listen, state, |addr| {
         let host = if addr.ip().is_unspecified() {

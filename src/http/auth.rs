@@ -184,13 +184,7 @@ async fn identify(state: &AppState, request: &mut Request) -> Result<Request> {
     let now = state.now();
     let archive = state.pipeline.archive();
     let headers = request.headers();
-    if let Some(authorization) = headers.get(header::AUTHORIZATION) {
-        let token = authorization
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(Error::Http(HttpError::TokenInvalid))?;
+    if let Some(token) = bearer_token(headers)? {
         let (user, token) = archive
             .token(&secret_digest(token), now)
             .await?
@@ -229,6 +223,32 @@ async fn identify(state: &AppState, request: &mut Request) -> Result<Request> {
         },
     });
     Ok(request)
+}
+
+/// The token of an `Authorization: Bearer …` header, the scheme in any case (RFC 9110
+/// §11.1). `None` without the header or with another scheme (the Basic credentials of a
+/// reverse proxy, which browsers repeat on every request): the session cookie decides then.
+///
+/// # Errors
+/// [`HttpError::TokenInvalid`] for a Bearer header without a token.
+fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes().trim_ascii_start();
+    let (scheme, rest) = match bytes.iter().position(|b| *b == b' ' || *b == b'\t') {
+        Some(at) => (&bytes[..at], &bytes[at..]),
+        None => (bytes, &b""[..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Ok(None);
+    }
+    std::str::from_utf8(rest)
+        .ok()
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(Some)
+        .ok_or(Error::Http(HttpError::TokenInvalid))
 }
 
 /// Passes a state-changing cookie request only with the session's CSRF token (header, or the
@@ -298,12 +318,16 @@ pub async fn login(
     client: Option<IpAddr>,
 ) -> Result<NewSession> {
     let now = state.now();
+    // User names are at most 64 characters: a longer one cannot match, and the counter's
+    // key stays small whatever a client sends.
     let limiter_key = format!(
         "{}|{}",
         client.map(|ip| ip.to_string()).unwrap_or_default(),
-        username.to_lowercase()
+        username.chars().take(65).collect::<String>().to_lowercase()
     );
-    state.limits.login.check(&limiter_key)?;
+    // Counted before the (slow) password check: guesses sent at once cannot all start
+    // before the first failure is recorded. A success forgets them.
+    state.limits.login.hit(&limiter_key)?;
     let archive = state.pipeline.archive();
     let found = archive.user_by_name(username).await?;
     let password = password.to_owned();
@@ -321,7 +345,6 @@ pub async fn login(
     let user = match user {
         Some(user) if ok && !user.disabled => user,
         _ => {
-            state.limits.login.fail(&limiter_key);
             archive.record_login(username, false, &remote, now).await?;
             return Err(Error::Http(HttpError::LoginFailed));
         }
@@ -391,11 +414,14 @@ fn dummy_hash() -> String {
         .clone()
 }
 
-/// Fixed-window counters of failures (login) or requests (public verification), per key.
-/// Per process: with several replicas each counts its own share.
+/// Fixed-window counters of attempts (login, signing-key passwords) or requests (public
+/// verification), per key. Per process: with several replicas each counts its own share.
 pub struct RateLimits {
     pub login: Limiter,
     pub verify: Limiter,
+    /// Attempts to open a signing key with its password or PIN, per key: as many as login
+    /// attempts, in the same window (a stolen session must not guess the second factor).
+    pub signing_key: Limiter,
 }
 
 impl RateLimits {
@@ -403,6 +429,7 @@ impl RateLimits {
         RateLimits {
             login: Limiter::new(login_failures, Duration::from_secs(15 * 60)),
             verify: Limiter::new(verify_per_minute, Duration::from_secs(60)),
+            signing_key: Limiter::new(login_failures, Duration::from_secs(15 * 60)),
         }
     }
 }
@@ -435,7 +462,7 @@ impl Limiter {
             && *count >= self.limit
             && start.elapsed() < self.window
         {
-            let retry_after_secs = (self.window - start.elapsed()).as_secs().max(1);
+            let retry_after_secs = self.window.saturating_sub(start.elapsed()).as_secs().max(1);
             return Err(Error::Http(HttpError::RateLimited { retry_after_secs }));
         }
         Ok(())
@@ -463,13 +490,30 @@ impl Limiter {
             .remove(key);
     }
 
-    /// Counts one request and refuses it past the limit.
+    /// Counts one attempt and refuses it past the limit, in one step (concurrent attempts
+    /// cannot all pass a check before any is counted).
     ///
     /// # Errors
-    /// [`HttpError::RateLimited`].
+    /// [`HttpError::RateLimited`] (a refused attempt is not counted).
     pub fn hit(&self, key: &str) -> Result<()> {
-        self.check(key)?;
-        self.fail(key);
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if counts.len() >= LIMITER_SWEEP_AT {
+            let window = self.window;
+            counts.retain(|_, (start, _)| start.elapsed() < window);
+        }
+        let entry = counts.entry(key.to_owned()).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= self.window {
+            *entry = (Instant::now(), 0);
+        }
+        if entry.1 >= self.limit {
+            let retry_after_secs = self
+                .window
+                .saturating_sub(entry.0.elapsed())
+                .as_secs()
+                .max(1);
+            return Err(Error::Http(HttpError::RateLimited { retry_after_secs }));
+        }
+        entry.1 += 1;
         Ok(())
     }
 }

@@ -94,7 +94,21 @@ pub struct HttpSettings {
     /// The handling agency whose codes new dossiers get (`agency_code` of the
     /// configuration); `None`: the test code X99.999.99.
     pub agency_code: Option<crate::archive::codes::AgencyCode>,
+    /// Largest file anyone (signed in or not) may send to public verification.
+    pub public_verify_limit_bytes: u64,
+    /// PKCS#11 modules administrators may register keys on through the API (loading a module
+    /// runs its code in the service, so the list is the operator's, on the command line).
+    pub pkcs11_modules: Vec<std::path::PathBuf>,
 }
+
+/// Debian's SoftHSM2 and OpenSC modules; vendors' token modules are added with
+/// `hoso serve --pkcs11-module PATH`.
+pub const DEFAULT_PKCS11_MODULES: &[&str] = &[
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+    "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so",
+];
 
 impl Default for HttpSettings {
     fn default() -> Self {
@@ -108,6 +122,11 @@ impl Default for HttpSettings {
             login_failures: 5,
             verify_per_minute: 30,
             agency_code: None,
+            public_verify_limit_bytes: 100 * 1024 * 1024,
+            pkcs11_modules: DEFAULT_PKCS11_MODULES
+                .iter()
+                .map(std::path::PathBuf::from)
+                .collect(),
         }
     }
 }
@@ -144,6 +163,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router(&state))
         .merge(metrics::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.clone(), auth::authenticate))
         .layer(from_fn(metrics::track))
         .layer(from_fn(security_headers))
@@ -178,6 +198,15 @@ async fn security_headers(
              script-src 'self'; frame-ancestors 'none'; form-action 'self'",
         ));
     response
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    let body = serde_json::json!({ "error": {
+        "code": "method-not-allowed",
+        "message": "Địa chỉ này không nhận phương thức (GET, POST…) đã dùng.",
+        "message_en": "This route does not accept that method.",
+    }});
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
 }
 
 async fn not_found() -> impl IntoResponse {

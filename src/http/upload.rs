@@ -67,6 +67,23 @@ fn multipart_error(error: &multer::Error, limit: u64) -> Error {
     }
 }
 
+/// The `filename` of a part whose `Content-Disposition` is not UTF-8 (a legacy client's
+/// Latin-1 or Windows-1258 name, which multer does not decode), decoded lossily: the part is
+/// still a file, not a text field.
+fn undecoded_file_name(headers: &axum::http::HeaderMap) -> Option<String> {
+    let raw = headers.get(header::CONTENT_DISPOSITION)?.as_bytes();
+    if std::str::from_utf8(raw).is_ok() {
+        return None;
+    }
+    let at = memchr::memmem::find(&raw.to_ascii_lowercase(), b"filename=")?;
+    let rest = &raw[at + b"filename=".len()..];
+    let value = match rest.strip_prefix(b"\"") {
+        Some(quoted) => &quoted[..memchr::memchr(b'"', quoted).unwrap_or(quoted.len())],
+        None => &rest[..memchr::memchr(b';', rest).unwrap_or(rest.len())],
+    };
+    Some(String::from_utf8_lossy(value).into_owned())
+}
+
 /// Streams the parts of `request` (module documentation).
 ///
 /// # Errors
@@ -119,7 +136,11 @@ pub async fn receive(request: Request, limit: u64) -> Result<Upload> {
             }));
         }
         let name = field.name().unwrap_or_default().to_owned();
-        let Some(client_name) = field.file_name().map(str::to_owned) else {
+        let client_name = field
+            .file_name()
+            .map(str::to_owned)
+            .or_else(|| undecoded_file_name(field.headers()));
+        let Some(client_name) = client_name else {
             let mut text = Vec::new();
             while let Some(chunk) = field
                 .chunk()

@@ -131,7 +131,10 @@ impl AppearanceSettings {
         AppearanceRequest {
             kind: self.kind.clone(),
             image,
-            page: self.page,
+            // Past any document's end all the same, but the layout's 1-based page number
+            // in its `page-out-of-range` error cannot overflow (a client may send any
+            // number).
+            page: self.page.map(|page| page.min(usize::MAX - 1)),
             rect: self.rect,
             anchor: self.anchor.clone(),
             seal_diameter_mm: self.seal_diameter_mm,

@@ -579,9 +579,12 @@ async fn public_verification_is_rate_limited_per_client() {
         refused.assert_status(429);
         assert!(refused.headers.contains_key(header::RETRY_AFTER));
         assert!(refused.text().contains("rate-limited"));
-        app.get_anonymous(&format!("/verify/{}", "a".repeat(64)))
-            .await
-            .assert_status(429);
+        let looked_up = app
+            .get_anonymous(&format!("/verify/{}", "a".repeat(64)))
+            .await;
+        looked_up.assert_status(429);
+        assert!(looked_up.headers.contains_key(header::RETRY_AFTER));
+        assert!(looked_up.text().contains("rate-limited") && looked_up.text().contains("<html"));
         app.cleanup().await;
     }
 }
@@ -702,6 +705,13 @@ async fn the_statistics_dashboard_shows_the_figures_by_field_with_charts() {
             );
             // Two received in person, one of them with its papers: 50 % digitized.
             assert!(html.contains("50 %"), "{html}");
+            // Both pending and neither overdue: in time, never read as overdue.
+            let total = &html[html.find("id=\"stats-total\"").unwrap()..];
+            assert!(
+                total.contains("<td class=\"num pending-in-time\">2</td>")
+                    && total.contains("<td class=\"num pending-overdue\">0</td>"),
+                "{total}"
+            );
         }
         let english = page(&app, Role::Admin, "/admin/stats?lang=en").await.text();
         assert!(english.contains("On-time rate by month"), "{english}");

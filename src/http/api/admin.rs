@@ -8,7 +8,7 @@
 //! hashes, sealed keys and key passwords are not part of any response.
 
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiJson, ErrorBody};
+use super::{ApiJson, ApiPath, ErrorBody};
 use crate::archive::ArchiveError;
 use crate::archive::accounts::{
     KeyStorage, MAX_SIGNATURE_IMAGE_BYTES, NewSigningKey, NewUser, Role, SigningKey, User,
@@ -210,7 +210,7 @@ async fn add_user(
 async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(body): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>> {
     caller.require(Permission::Admin)?;
@@ -451,6 +451,20 @@ async fn add_pkcs11_key(
     ApiJson(body): ApiJson<Pkcs11KeyRequest>,
 ) -> Result<(StatusCode, Json<KeyView>)> {
     caller.require(Permission::Admin)?;
+    // Loading a module runs its code in the service: only modules the operator listed.
+    if !state
+        .settings
+        .pkcs11_modules
+        .iter()
+        .any(|allowed| allowed == std::path::Path::new(&body.module))
+    {
+        return Err(Error::Archive(ArchiveError::FieldInvalid {
+            field: "module",
+            value: body.module,
+            reason: "not a PKCS#11 module this service allows (hoso serve --pkcs11-module PATH)"
+                .to_owned(),
+        }));
+    }
     let user = official_named(&state, &body.user).await?;
     let info = auth::certificate_info(body.certificate_pem.as_bytes())?;
     let key = state
@@ -488,7 +502,7 @@ async fn add_pkcs11_key(
 async fn update_key(
     State(state): State<AppState>,
     caller: Caller,
-    Path(key_id): Path<i64>,
+    ApiPath(key_id): ApiPath<i64>,
     ApiJson(body): ApiJson<KeyPatch>,
 ) -> Result<Json<KeyView>> {
     caller.require(Permission::Admin)?;
@@ -648,7 +662,7 @@ async fn add_trust(
 async fn remove_trust(
     State(state): State<AppState>,
     caller: Caller,
-    Path(sha256): Path<String>,
+    ApiPath(sha256): ApiPath<String>,
 ) -> Result<Json<AnchorView>> {
     caller.require(Permission::Admin)?;
     let fingerprint: Sha256Digest = sha256

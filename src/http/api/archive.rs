@@ -11,7 +11,7 @@ use std::path::Path as FsPath;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ErrorBody, query_of};
+use super::{ApiPath, ErrorBody, query_of};
 use crate::archive::ArchiveError;
 use crate::archive::audit::AuditVerification;
 use crate::archive::codes::DossierCode;
@@ -251,7 +251,7 @@ async fn stats_monthly(
 async fn export(
     State(state): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Response> {
     caller.require(Permission::Export)?;
     let code = DossierCode::parse(&code)
@@ -281,6 +281,10 @@ async fn export(
         HeaderValue::from_static("application/zip"),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(super::documents::PRIVATE),
+    );
     // Dossier codes are letters, digits, dots and dashes: safe in a quoted file name.
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);

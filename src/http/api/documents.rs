@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::dossiers::dossier_code;
-use super::{ApiJson, ApiQuery, ErrorBody, ErrorDetail};
+use super::{ApiJson, ApiPath, ApiQuery, ErrorBody, ErrorDetail};
 use crate::archive::ArchiveError;
 use crate::archive::accounts::SignRequest;
 use crate::archive::documents::{DocumentMetadata, DocumentRecord, DocumentRole, Version};
@@ -58,6 +58,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 const PREVIEW_WIDTH: u32 = 400;
 /// Chunks of a download.
 const DOWNLOAD_CHUNK: usize = 64 * 1024;
+/// `Cache-Control` of a document's bytes and pages: no shared cache keeps them, and the
+/// browser does not write them to its disk cache (counter computers are shared). API clients
+/// may still revalidate with `If-None-Match`.
+pub(super) const PRIVATE: &str = "private, no-store";
 
 // ---- access -----------------------------------------------------------------------------
 
@@ -298,7 +302,7 @@ pub struct DocumentView {
 async fn document(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<DocumentView>> {
     let record = readable(&state, &caller, id).await?;
     let sign_requests = state
@@ -390,7 +394,7 @@ fn attachment(name: &str) -> HeaderValue {
 async fn content(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, version)): Path<(i64, i64)>,
+    ApiPath((id, version)): ApiPath<(i64, i64)>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let record = readable(&state, &caller, id).await?;
@@ -432,10 +436,7 @@ async fn content(
             ),
             (header::CONTENT_DISPOSITION, attachment(&version.file_name)),
             (header::ETAG, etag_value),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, no-cache"),
-            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(PRIVATE)),
         ],
         body,
     )
@@ -463,7 +464,7 @@ pub struct VersionText {
 async fn text(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, version)): Path<(i64, i64)>,
+    ApiPath((id, version)): ApiPath<(i64, i64)>,
 ) -> Result<Json<VersionText>> {
     let record = readable(&state, &caller, id).await?;
     let archive = state.pipeline.archive();
@@ -510,7 +511,7 @@ pub struct PreviewQuery {
 async fn page(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, version, page)): Path<(i64, i64, usize)>,
+    ApiPath((id, version, page)): ApiPath<(i64, i64, usize)>,
     ApiQuery(query): ApiQuery<PreviewQuery>,
 ) -> Result<Response> {
     let record = readable(&state, &caller, id).await?;
@@ -536,10 +537,7 @@ async fn page(
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=3600"),
-            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(PRIVATE)),
         ],
         png,
     )
@@ -575,7 +573,7 @@ pub struct MetadataEdit {
 async fn edit_metadata(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<MetadataEdit>,
 ) -> Result<Json<Version>> {
     caller.require(Permission::DocumentWrite)?;
@@ -619,7 +617,7 @@ pub struct JobStarted {
 async fn start_ocr(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<(StatusCode, Json<JobStarted>)> {
     caller.require(Permission::DocumentWrite)?;
     let job = state
@@ -652,7 +650,7 @@ pub struct SignRequestBody {
 async fn request_signature(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<SignRequestBody>,
 ) -> Result<(StatusCode, Json<SignRequest>)> {
     caller.require(Permission::DocumentWrite)?;
@@ -694,7 +692,7 @@ pub struct VerifyQuery {
 async fn verify(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<VerifyQuery>,
 ) -> Result<Json<crate::verify::Report>> {
     let record = readable(&state, &caller, id).await?;

@@ -6,7 +6,7 @@
 //! (`DossierRead`); officials and admins do neither.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiJson, ApiQuery, ErrorBody};
+use super::{ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::archive::ArchiveError;
 use crate::archive::calendar::{VIETNAM, end_of_day};
 use crate::archive::codes::{AgencyCode, DossierCode, ProcedureCode};
@@ -241,11 +241,23 @@ pub(super) fn dossier_code(text: &str) -> Result<DossierCode> {
         .map_err(|value| Error::Archive(ArchiveError::DossierCodeInvalid { value }))
 }
 
-/// A day (`YYYY-MM-DD`, Vietnam time: its start, or its end with `end`) or an RFC 3339 time.
+/// A day (`YYYY-MM-DD`, Vietnam time: its start, or its end with `end`) or an RFC 3339 time,
+/// in the years 1900 to 9999 (UTC) as `archive::stats` and the search take them: beyond, it
+/// is no time both databases store (or, before -9999 in UTC, no time at all).
 fn query_time(name: &str, text: &str, end: bool) -> Result<OffsetDateTime> {
     let text = text.trim();
+    let storable = |at: OffsetDateTime| {
+        at.checked_to_offset(time::UtcOffset::UTC)
+            .filter(|utc| (1900..=9999).contains(&utc.year()))
+            .map(|_| at)
+            .ok_or_else(|| {
+                query_invalid(format!(
+                    "{name}={text:?} is out of range (years 1900 to 9999)"
+                ))
+            })
+    };
     if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Ok(at);
+        return storable(at);
     }
     let day = Date::parse(
         text,
@@ -256,7 +268,7 @@ fn query_time(name: &str, text: &str, end: bool) -> Result<OffsetDateTime> {
             "{name}={text:?} is neither a day (YYYY-MM-DD) nor an RFC 3339 time"
         ))
     })?;
-    Ok(if end {
+    storable(if end {
         end_of_day(day)
     } else {
         day.midnight().assume_offset(VIETNAM)
@@ -393,7 +405,7 @@ async fn list_dossiers(
 async fn dossier(
     State(state): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<DossierDetail>> {
     caller.require(Permission::DossierRead)?;
     let code = dossier_code(&code)?;
@@ -432,7 +444,7 @@ async fn dossier(
 async fn transition(
     State(state): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<TransitionBody>,
 ) -> Result<Json<DossierRecord>> {
     caller.require(Permission::DossierWrite)?;

@@ -3,11 +3,11 @@
 //! or tokens) or by an admin; its id is a random UUID.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::ErrorBody;
+use super::{ApiPath, ErrorBody};
 use crate::archive::jobs::Job;
 use crate::error::{Error, Result};
 use crate::http::AppState;
@@ -42,7 +42,7 @@ fn started_by(created_by: &str, username: &str) -> bool {
 async fn job(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Job>> {
     let job = state.pipeline.archive().job(&id).await?;
     if !started_by(&job.created_by, &caller.user.username) && !caller.may(Permission::Admin) {

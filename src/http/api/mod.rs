@@ -6,11 +6,13 @@
 //! [`Permission`](super::authz::Permission) it needs (403), checks the object it loaded
 //! (officials: only documents assigned to them), and calls the pipeline or the archive.
 //! Request bodies are read through [`ApiJson`] and [`ApiQuery`], which refuse unknown fields
-//! and wrong types with the project's error body (never axum's plain-text rejections).
+//! and wrong types with the project's error body (never axum's plain-text rejections), and
+//! path parameters through [`ApiPath`].
 
 use axum::Router;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -20,6 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
 use super::error::HttpError;
+use crate::archive::ArchiveError;
 use crate::error::Error;
 
 pub mod admin;
@@ -134,6 +137,61 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             Err(rejection) => Err(query_error(&rejection)),
         }
     }
+}
+
+/// `Path<T>` with the project's error: 422 `field-invalid` naming the parameter (an id that
+/// is not a number or does not fit, text that is not UTF-8), never axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_error(parts, rejection)),
+        }
+    }
+}
+
+fn path_error(parts: &Parts, rejection: PathRejection) -> Error {
+    let PathRejection::FailedToDeserializePathParams(failed) = rejection else {
+        // A handler on a route without parameters: the server's bug, not the client's.
+        return Error::Task(rejection.body_text());
+    };
+    // Tuples are parsed by position: the route's template names them.
+    let template = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or_default();
+    let names: Vec<&str> = template
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .collect();
+    let (name, value) = match failed.kind() {
+        ErrorKind::ParseErrorAtKey { key, value, .. }
+        | ErrorKind::DeserializeError { key, value, .. } => (Some(key.as_str()), value.as_str()),
+        ErrorKind::ParseErrorAtIndex { index, value, .. } => {
+            (names.get(*index).copied(), value.as_str())
+        }
+        ErrorKind::ParseError { value, .. } => (names.first().copied(), value.as_str()),
+        ErrorKind::InvalidUtf8InPathParam { key } => (Some(key.as_str()), ""),
+        _ => (None, ""),
+    };
+    Error::Archive(ArchiveError::FieldInvalid {
+        field: match name {
+            Some("id") => "id",
+            Some("version") => "version",
+            Some("page") => "page",
+            Some("code") => "code",
+            Some("sha256") => "sha256",
+            Some("username") => "username",
+            _ => "path",
+        },
+        value: value.chars().take(80).collect(),
+        reason: failed.body_text(),
+    })
 }
 
 /// The query of `uri` as `T`, for handlers that check the caller's permission before they

@@ -7,7 +7,8 @@
 //! and signs only documents a clerk asked them to sign (an open request); both are checked
 //! for every document before the password is tried and before anything is signed. The
 //! password (PKCS#12) or PIN (PKCS#11 token) opens the key for this one batch: it is never
-//! logged or stored, and is wiped from memory once the key is open. The batch is one
+//! logged or stored, and is wiped from memory once the key is open; attempts per key are
+//! limited as logins are (`state.limits.signing_key`). The batch is one
 //! `pipeline.sign_versions` call (one signing session: certificate checks once), each
 //! document stored as its next version, verified, and its request closed.
 
@@ -556,6 +557,7 @@ async fn open_key(
         (status = 404, description = "No such key", body = ErrorBody),
         (status = 422, description = "Wrong password or PIN (`signing-key-wrong-password`, \
 `pkcs11-wrong-pin`), invalid level or appearance, no TSA for B-T and above; nothing signed", body = ErrorBody),
+        (status = 429, description = "Too many attempts with this key's password or PIN; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 async fn sign(
     State(state): State<AppState>,
@@ -633,7 +635,12 @@ async fn sign(
         },
         ..SignSettings::default()
     };
+    // Counted before the password is tried (guesses sent at once cannot all start before
+    // the first is counted); a key that opens forgets them.
+    let limiter_key = format!("key {}", body.key_id);
+    state.limits.signing_key.hit(&limiter_key)?;
     let key = open_key(&state, material, password).await?;
+    state.limits.signing_key.succeed(&limiter_key);
     let actor = caller.actor();
     let now = state.now();
     let outcomes = state

@@ -7,7 +7,7 @@
 //! cannot make a token with more scopes than itself.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiJson, ErrorBody};
+use super::{ApiJson, ApiPath, ErrorBody};
 use crate::archive::ArchiveError;
 use crate::archive::accounts::{ApiToken, Role, Scope};
 use crate::auth;
@@ -239,7 +239,7 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(token_id): Path<i64>,
+    ApiPath(token_id): ApiPath<i64>,
 ) -> Result<Json<TokenView>> {
     caller.require(Permission::OwnTokens)?;
     let archive = state.pipeline.archive();
@@ -265,7 +265,7 @@ async fn revoke_token(
 async fn user_tokens(
     State(state): State<AppState>,
     caller: Caller,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<Json<Vec<TokenView>>> {
     caller.require(Permission::Admin)?;
     let archive = state.pipeline.archive();

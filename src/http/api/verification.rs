@@ -10,12 +10,12 @@
 
 use std::str::FromStr;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::{Extension, Json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::ErrorBody;
+use super::{ApiPath, ErrorBody};
 use crate::archive::ArchiveError;
 use crate::archive::public::PublicLookup;
 use crate::digest::Sha256Digest;
@@ -71,7 +71,7 @@ async fn verify_upload(
 ) -> Result<Json<serde_json::Value>> {
     // Counted before the body is read: a refused client costs nothing.
     hit(&state, client)?;
-    let upload = receive(request, state.settings.upload_limit_bytes).await?;
+    let upload = receive(request, state.settings.public_verify_limit_bytes).await?;
     let file =
         part(&upload, "file").ok_or(Error::Http(HttpError::FileMissing { field: "file" }))?;
     let detached = match part(&upload, "signature") {
@@ -121,7 +121,7 @@ async fn verify_upload(
 async fn lookup(
     State(state): State<AppState>,
     Extension(ClientIp(client)): Extension<ClientIp>,
-    Path(sha256): Path<String>,
+    ApiPath(sha256): ApiPath<String>,
 ) -> Result<Json<PublicLookup>> {
     hit(&state, client)?;
     let digest = Sha256Digest::from_str(&sha256.to_ascii_lowercase()).map_err(|_| {

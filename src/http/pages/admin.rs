@@ -531,8 +531,8 @@ fn stats_table(ctx: &PageCtx, stats: &Statistics) -> Markup {
             td.num { (row.resolved_early) }
             td.num { (row.resolved_on_time) }
             td.num { (row.resolved_late) }
-            td.num { (row.pending_total)
-                @if row.pending_overdue > 0 { " " span.bad title=(lang.tr("quá hạn", "overdue")) { "(" (row.pending_overdue) ")" } } }
+            td.num.pending-in-time { (row.pending_in_time) }
+            td.num.pending-overdue.bad[row.pending_overdue > 0] { (row.pending_overdue) }
             td.num { (percent(lang, row.on_time_rate)) }
             td.num { (percent(lang, row.input_digitization_rate)) }
             td.num { (percent(lang, row.result_digitization_rate)) }
@@ -544,19 +544,29 @@ fn stats_table(ctx: &PageCtx, stats: &Statistics) -> Markup {
             h2 { (ctx.tr("Tình hình giải quyết theo lĩnh vực", "Dossiers by field")) }
             div.table-scroll {
                 table #stats-table {
-                    thead { tr {
-                        th { (ctx.tr("Lĩnh vực", "Field")) }
-                        th.num { (ctx.tr("Tiếp nhận", "Received")) }
-                        th.num { (ctx.tr("Đã giải quyết", "Resolved")) }
-                        th.num { (ctx.tr("Trước hạn", "Early")) }
-                        th.num { (ctx.tr("Đúng hạn", "On time")) }
-                        th.num { (ctx.tr("Trễ hạn", "Late")) }
-                        th.num { (ctx.tr("Đang giải quyết (quá hạn)", "Pending (overdue)")) }
-                        th.num { (ctx.tr("Tỷ lệ đúng hạn", "On-time rate")) }
-                        th.num { (ctx.tr("Số hóa hồ sơ", "Dossiers digitized")) }
-                        th.num { (ctx.tr("Số hóa kết quả", "Results digitized")) }
-                        th.num { (ctx.tr("Kết quả ký số", "Results signed")) }
-                    } }
+                    // Two header rows, as the report form groups them: resolved (total, early,
+                    // on time, late) and pending (in time, overdue), so a pending dossier
+                    // that is not overdue never reads as one overdue.
+                    thead {
+                        tr {
+                            th rowspan="2" { (ctx.tr("Lĩnh vực", "Field")) }
+                            th.num rowspan="2" { (ctx.tr("Tiếp nhận", "Received")) }
+                            th.group colspan="4" { (ctx.tr("Đã giải quyết", "Resolved")) }
+                            th.group colspan="2" { (ctx.tr("Đang giải quyết", "Pending")) }
+                            th.num rowspan="2" { (ctx.tr("Tỷ lệ đúng hạn", "On-time rate")) }
+                            th.num rowspan="2" { (ctx.tr("Số hóa hồ sơ", "Dossiers digitized")) }
+                            th.num rowspan="2" { (ctx.tr("Số hóa kết quả", "Results digitized")) }
+                            th.num rowspan="2" { (ctx.tr("Kết quả ký số", "Results signed")) }
+                        }
+                        tr {
+                            th.num { (ctx.tr("Tổng", "Total")) }
+                            th.num { (ctx.tr("Trước hạn", "Early")) }
+                            th.num { (ctx.tr("Đúng hạn", "On time")) }
+                            th.num { (ctx.tr("Trễ hạn", "Late")) }
+                            th.num { (ctx.tr("Trong hạn", "In time")) }
+                            th.num { (ctx.tr("Quá hạn", "Overdue")) }
+                        }
+                    }
                     tbody {
                         @for row in &stats.rows {
                             tr.field-row { th scope="row" { (field_name(lang, row)) } (row_cells(row)) }

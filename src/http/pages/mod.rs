@@ -12,8 +12,12 @@
 
 pub mod admin;
 pub mod archive;
+pub mod archive_document;
+pub mod archive_dossier;
 pub mod charts;
 pub mod clerk;
+pub mod clerk_document;
+pub mod clerk_dossier;
 pub mod official;
 pub mod public;
 pub mod receipt;
@@ -21,7 +25,7 @@ pub mod receipt;
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Form};
@@ -64,14 +68,37 @@ impl Lang {
 pub struct PageCtx {
     pub lang: Lang,
     pub caller: Option<Caller>,
+    /// The request's path.
     pub path: String,
+    /// Where this page is found again with a GET (path and query, without `lang`): the
+    /// language switch leads there, and so does signing in after a redirect to the login
+    /// page. A page shown in answer to a form post names its address with [`PageCtx::at`];
+    /// until then it is `/`.
+    pub here: String,
     /// `?lang=` was given: the cookie is set on the response.
     pub set_lang: bool,
+    /// A session cookie came, but its session had ended.
+    pub expired: bool,
 }
 
 impl PageCtx {
     pub fn tr<'a>(&self, vi: &'a str, en: &'a str) -> &'a str {
         self.lang.tr(vi, en)
+    }
+
+    /// This context for a page whose address is `here` (a page shown in answer to a post).
+    #[must_use]
+    pub fn at(&self, here: impl Into<String>) -> PageCtx {
+        PageCtx {
+            here: here.into(),
+            ..self.clone()
+        }
+    }
+
+    /// This page in `lang`: its address with `lang=` added to the query.
+    pub fn lang_href(&self, lang: Lang) -> String {
+        let separator = if self.here.contains('?') { '&' } else { '?' };
+        format!("{}{separator}lang={}", self.here, lang.code())
     }
 
     pub fn csrf(&self) -> &str {
@@ -110,11 +137,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let query_lang = parts.uri.query().and_then(|q| {
-            q.split('&')
-                .find_map(|pair| pair.strip_prefix("lang="))
-                .map(str::to_owned)
-        });
+        let query = parts.uri.query().unwrap_or_default();
+        let query_lang = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("lang="))
+            .map(str::to_owned);
         let chosen = query_lang
             .as_deref()
             .or_else(|| auth::cookie(&parts.headers, "lang"));
@@ -131,16 +158,28 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
         {
             caller = None;
         }
-        let expired = parts.extensions.get::<ExpiredSession>().is_some();
-        let mut path = parts.uri.path().to_owned();
-        if expired && caller.is_none() {
-            path.push_str("?expired=1");
-        }
+        let expired = caller.is_none() && parts.extensions.get::<ExpiredSession>().is_some();
+        let path = parts.uri.path().to_owned();
+        let here = if matches!(parts.method, Method::GET | Method::HEAD) {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| !pair.is_empty() && *pair != "lang" && !pair.starts_with("lang="))
+                .collect();
+            if kept.is_empty() {
+                path.clone()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        } else {
+            "/".to_owned()
+        };
         Ok(PageCtx {
             lang,
             caller,
             path,
+            here,
             set_lang: query_lang.is_some(),
+            expired,
         })
     }
 }
@@ -148,7 +187,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
 /// Any error of a page handler, rendered as HTML (module documentation).
 pub struct PageError {
     lang: Lang,
-    path: String,
+    /// Where to come back after signing in.
+    next: String,
+    expired: bool,
     error: Error,
 }
 
@@ -156,7 +197,8 @@ impl PageError {
     pub fn new(ctx: &PageCtx, error: Error) -> Self {
         PageError {
             lang: ctx.lang,
-            path: ctx.path.clone(),
+            next: ctx.here.clone(),
+            expired: ctx.expired,
             error,
         }
     }
@@ -167,9 +209,9 @@ impl IntoResponse for PageError {
         if self.error.class() == ErrorClass::Unauthenticated
             && !matches!(self.error, Error::Http(HttpError::LoginFailed))
         {
-            let next = url_encode(&self.path);
-            let expired = matches!(self.error, Error::Http(HttpError::SessionExpired))
-                || self.path.contains("expired=1");
+            let next = url_encode(&self.next);
+            let expired =
+                matches!(self.error, Error::Http(HttpError::SessionExpired)) || self.expired;
             let to = if expired {
                 format!("/login?expired=1&next={next}")
             } else {
@@ -178,23 +220,21 @@ impl IntoResponse for PageError {
             return Redirect::to(&to).into_response();
         }
         let status = status_of(self.error.class());
-        let body = super::error::error_body(&self.error);
-        let message = body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let message_en = body["error"]["message_en"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
         let lang = self.lang;
+        // The page's language first, the other below it.
+        let other = match lang {
+            Lang::Vi => Lang::En,
+            Lang::En => Lang::Vi,
+        };
+        let message = error_message(lang, &self.error);
+        let message_other = error_message(other, &self.error);
         let markup = html! {
             (DOCTYPE)
             html lang=(lang.code()) {
                 head { meta charset="utf-8"; title { "hoso — " (lang.tr("Lỗi", "Error")) } link rel="stylesheet" href="/assets/app.css"; }
                 body { main.narrow {
                     h1 { (lang.tr("Không thực hiện được", "Could not be done")) }
-                    p.error-box { strong { (message) } br; span.muted { (message_en) } }
+                    p.error-box { strong { (message) } br; span.muted lang=(other.code()) { (message_other) } }
                     p.muted { (lang.tr("Mã lỗi", "Error code")) ": " code.error-code { (self.error.code()) } }
                     p { a href="/" { (lang.tr("Về trang chính", "Back to the start page")) } }
                 } }
@@ -208,6 +248,17 @@ impl From<(PageCtx, Error)> for PageError {
     fn from((ctx, error): (PageCtx, Error)) -> Self {
         PageError::new(&ctx, error)
     }
+}
+
+/// The message of `error` in `lang`, as the API gives it: an internal error says only that
+/// it was logged (its details, a database's or a file system's words, stay in the log).
+pub fn error_message(lang: Lang, error: &Error) -> String {
+    let body = super::error::error_body(error);
+    let key = match lang {
+        Lang::Vi => "message",
+        Lang::En => "message_en",
+    };
+    body["error"][key].as_str().unwrap_or_default().to_owned()
 }
 
 /// Percent-encodes a path for a query value.
@@ -249,8 +300,8 @@ fn menu(ctx: &PageCtx) -> Vec<(&'static str, &'static str)> {
 /// The common frame of every page.
 pub fn layout(ctx: &PageCtx, title: &str, body: Markup) -> Response {
     let other = match ctx.lang {
-        Lang::Vi => ("en", "English"),
-        Lang::En => ("vi", "Tiếng Việt"),
+        Lang::Vi => (Lang::En, "English"),
+        Lang::En => (Lang::Vi, "Tiếng Việt"),
     };
     let markup = html! {
         (DOCTYPE)
@@ -278,7 +329,7 @@ pub fn layout(ctx: &PageCtx, title: &str, body: Markup) -> Response {
                         } @else {
                             a href="/login" { (ctx.tr("Đăng nhập", "Sign in")) }
                         }
-                        a.lang href={ "?lang=" (other.0) } { (other.1) }
+                        a.lang href=(ctx.lang_href(other.0)) hreflang=(other.0.code()) { (other.1) }
                     }
                 }
                 main { h1 { (title) } (body) }
@@ -405,9 +456,13 @@ async fn login_page(
     login_form(&ctx, &next, notice)
 }
 
+/// The login form; a missing field is an empty one (a failed login shown on the page, not
+/// axum's plain-text rejection).
 #[derive(Deserialize)]
 struct LoginForm {
+    #[serde(default)]
     username: String,
+    #[serde(default)]
     password: String,
     next: Option<String>,
 }
@@ -419,6 +474,8 @@ async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
+    // The form shown again is the login page's (its language switch keeps `next`).
+    let ctx = ctx.at(format!("/login?next={}", url_encode(&next)));
     match auth::login(&state, &form.username, &form.password, client).await {
         Ok(session) => {
             let mut response = Redirect::to(&next).into_response();
@@ -429,12 +486,7 @@ async fn login_submit(
         }
         Err(error) => {
             let status = status_of(error.class());
-            let text = format!("{} [{}]", error.message_vi(), error.code());
-            let text = if ctx.lang == Lang::En {
-                format!("{error} [{}]", error.code())
-            } else {
-                text
-            };
+            let text = format!("{} [{}]", error_message(ctx.lang, &error), error.code());
             let mut response = login_form(&ctx, &next, Some(("error-box", text)));
             *response.status_mut() = status;
             response
@@ -442,34 +494,41 @@ async fn login_submit(
     }
 }
 
-async fn logout_submit(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+async fn logout_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    headers: axum::http::HeaderMap,
+) -> Response {
     match auth::logout(&state, &headers).await {
         Ok(cookie) => {
             let mut response = Redirect::to("/login").into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
             response
         }
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.code()).into_response(),
+        Err(error) => ctx.error(error).into_response(),
     }
 }
 
-/// Only a local path is followed after login (no open redirect to another site).
+/// Only a path on this site is followed after login (no open redirect to another site): it
+/// starts with one `/`, and holds printable ASCII only, no `\`. Browsers drop tabs and line
+/// breaks from a `Location` and read `\` as `/`, so `/<TAB>/evil.example` or
+/// `/\evil.example` would lead to another host.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             path.to_owned()
         }
         _ => "/".to_owned(),
     }
 }
 
-/// A `<script>`-free way to pass JSON to a page's script: an element's data attribute.
-pub fn json_attr(value: &serde_json::Value) -> String {
-    value.to_string()
-}
-
-/// Unused-import guard for helpers that build raw markup (kept for SVG charts and QR codes).
-pub fn raw(svg: String) -> PreEscaped<String> {
+/// Markup made on the server that is already HTML: only for the QR code's SVG, which
+/// [`receipt::qr_svg`] builds from numbers and an escaped title.
+pub(crate) fn raw(svg: String) -> PreEscaped<String> {
     PreEscaped(svg)
 }
 
@@ -483,5 +542,23 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers drop tabs and line breaks from a Location and read `\` as `/`.
+        for evil in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/\\evil.example",
+            "/ /evil.example",
+            "/\u{0}x",
+            "/clerk\u{a0}",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/", "{evil:?}");
+        }
+        assert_eq!(
+            safe_next(Some("/clerk/dossiers/X99.999.99-261206-0001?ok=created")),
+            "/clerk/dossiers/X99.999.99-261206-0001?ok=created"
+        );
     }
 }

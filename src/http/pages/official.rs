@@ -181,7 +181,7 @@ async fn queue(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, 
                                     a.doc-link href={ "/official/documents/" (id) } { (document_title(latest)) }
                                     br; span.muted { (latest.file_name) " · " (size_text(latest.size_bytes)) }
                                 }
-                                td { (item.record.document.dossier_code.as_deref().unwrap_or("—")) }
+                                td.nowrap { (item.record.document.dossier_code.as_deref().unwrap_or("—")) }
                                 td { (item.request.requested_by) }
                                 td { (vn_datetime(item.request.requested_at)) }
                                 td { (item.request.note.as_deref().unwrap_or("")) }
@@ -301,10 +301,7 @@ async fn document_page(
                             }
                         }
                     }
-                    Err(error) => p.muted #no-preview { (match ctx.lang {
-                        super::Lang::Vi => crate::error::Coded::message_vi(error),
-                        super::Lang::En => error.to_string(),
-                    }) }
+                    Err(error) => p.muted #no-preview { (super::error_message(ctx.lang, error)) }
                 }
             }
         }
@@ -336,7 +333,7 @@ async fn signed(State(state): State<AppState>, ctx: PageCtx) -> Result<Response,
                             td { a href={ "/official/documents/" (id) } {
                                 (item.record.latest().map(document_title).unwrap_or_default())
                             } }
-                            td { (item.record.document.dossier_code.as_deref().unwrap_or("—")) }
+                            td.nowrap { (item.record.document.dossier_code.as_deref().unwrap_or("—")) }
                             td { (item.request.done_at.map(vn_datetime).unwrap_or_default()) }
                             td { @if let Some(v) = version {
                                 a.download href={ "/api/v1/documents/" (id) "/versions/" (v.version) "/content" } {

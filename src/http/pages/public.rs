@@ -15,7 +15,7 @@
 use axum::Extension;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use serde_json::Value;
@@ -289,7 +289,7 @@ async fn verify_upload(
     request: Request,
 ) -> Result<Value, Error> {
     state.limits.verify.hit(&client_key(ip))?;
-    let upload = upload::receive(request, state.settings.upload_limit_bytes).await?;
+    let upload = upload::receive(request, state.settings.public_verify_limit_bytes).await?;
     let file = upload
         .files
         .iter()
@@ -332,6 +332,7 @@ async fn verify_submit(
     Extension(ClientIp(ip)): Extension<ClientIp>,
     request: Request,
 ) -> Response {
+    let ctx = ctx.at("/verify");
     let title = ctx.tr("Kiểm tra văn bản", "Verify a document");
     match verify_upload(&state, ip, request).await {
         Ok(report) => layout(
@@ -367,11 +368,19 @@ async fn lookup_page(
     Extension(ClientIp(ip)): Extension<ClientIp>,
     Path(sha256): Path<String>,
 ) -> Result<Response, PageError> {
-    state
-        .limits
-        .verify
-        .hit(&client_key(ip))
-        .map_err(|e| ctx.error(e))?;
+    if let Err(error) = state.limits.verify.hit(&client_key(ip)) {
+        // The 429 page, with the Retry-After a client needs (as `/verify` answers).
+        let retry = match &error {
+            Error::Http(HttpError::RateLimited { retry_after_secs }) => *retry_after_secs,
+            _ => 60,
+        };
+        let mut response = ctx.error(error).into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(retry),
+        );
+        return Ok(response);
+    }
     let digest: Sha256Digest = sha256.parse().map_err(|_| {
         ctx.error(ArchiveError::FieldInvalid {
             field: "sha256",
