@@ -502,7 +502,7 @@ async fn signing_keys_are_sealed_for_officials_and_never_shown() {
             Role::Admin,
             "/api/v1/admin/keys/pkcs11",
             &json!({
-                "user": "official1", "name": "USB 2", "module": "/x.so", "token_label": "t",
+                "user": "official1", "name": "USB 2", "module": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "t",
                 "key_label": "k", "certificate_pem": "not a certificate",
             }),
         )
