@@ -1651,7 +1651,11 @@ impl Archive {
         let (now, expires_at) = (stored_time(now), stored_time(expires_at));
         // One statement, outside the writers' lock: it touches no record and no audit.
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = super::tx::uncancellable({
+                let pool = pool.clone();
+                async move { pool.begin().await }
+            })
+            .await?;
             tx.update_session(secret_digest, now, expires_at).await?;
             tx.commit().await?;
             Ok(())
@@ -1664,7 +1668,11 @@ impl Archive {
     /// [`ArchiveError::Database`].
     pub async fn delete_session(&self, secret_digest: &str) -> Result<(), ArchiveError> {
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = super::tx::uncancellable({
+                let pool = pool.clone();
+                async move { pool.begin().await }
+            })
+            .await?;
             tx.delete_session(secret_digest).await?;
             tx.commit().await?;
             Ok(())
@@ -1754,7 +1762,11 @@ impl Archive {
             let mut token = row.to_token()?;
             if token.last_used_at.is_none_or(|at| at < now) {
                 // One statement, outside the writers' lock (not a record, not audited).
-                let mut tx = pool.begin().await?;
+                let mut tx = super::tx::uncancellable({
+                let pool = pool.clone();
+                async move { pool.begin().await }
+            })
+            .await?;
                 tx.touch_token(token.token_id, now).await?;
                 tx.commit().await?;
                 token.last_used_at = Some(now);

@@ -37,7 +37,11 @@ impl Begin for PgPool {
     type Db = Postgres;
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let mut tx = self.begin().await?;
+        let mut tx = uncancellable({
+            let pool = self.clone();
+            async move { pool.begin_with("BEGIN").await }
+        })
+        .await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(WRITE_LOCK_KEY)
             .execute(&mut *tx)
@@ -46,8 +50,14 @@ impl Begin for PgPool {
     }
 
     async fn begin_read(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
+        uncancellable({
+            let pool = self.clone();
+            async move {
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await
+            }
+        })
+        .await
     }
 }
 
@@ -57,12 +67,34 @@ impl Begin for SqlitePool {
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         // IMMEDIATE: the write lock is taken now (waiting up to busy_timeout), not at the
         // first write, where a reader-turned-writer would fail with SQLITE_BUSY at once.
-        self.begin_with("BEGIN IMMEDIATE").await
+        uncancellable({
+            let pool = self.clone();
+            async move { pool.begin_with("BEGIN IMMEDIATE").await }
+        })
+        .await
     }
 
     async fn begin_read(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.begin().await
+        uncancellable({
+            let pool = self.clone();
+            async move { pool.begin_with("BEGIN").await }
+        })
+        .await
     }
+}
+
+/// Runs a `BEGIN` to completion even when the caller goes away (a client disconnecting drops
+/// its request's future). sqlx 0.9.0 counts a transaction only once the BEGIN has answered
+/// (transact-rs/sqlx#4393): a BEGIN cancelled in flight returned its connection to the pool
+/// still inside a transaction, and later writes on it failed (`read-only transaction`,
+/// `current transaction is aborted`). On its own task the BEGIN finishes, and a transaction
+/// nobody receives is dropped, which queues its ROLLBACK.
+pub(super) async fn uncancellable<T: Send + 'static>(
+    begin: impl std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> Result<T, sqlx::Error> {
+    tokio::spawn(begin)
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(format!("BEGIN task failed: {e}"))))?
 }
 
 /// The statements, on an open transaction.

@@ -11,6 +11,7 @@ mod api_session;
 mod api_signing;
 mod api_support;
 mod archive_model;
+mod bench_serve;
 mod browser;
 mod cli;
 mod documents;

@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 mod ingest;
 mod inputs;
 mod search;
+mod serve;
 mod sign;
 mod verify;
 
@@ -87,6 +88,8 @@ enum BenchCommand {
     Search(search::SearchArgs),
     /// Ingest throughput without OCR and bytes on disk per document (issue #6)
     Ingest(ingest::IngestArgs),
+    /// The HTTP service under load: search, verify, upload; p99 and the server's memory (issue #7)
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +184,7 @@ fn main() -> ExitCode {
         BenchCommand::Verify(args) => verify::bench_verify(args),
         BenchCommand::Search(args) => search::bench_search(args),
         BenchCommand::Ingest(args) => ingest::bench_ingest(args),
+        BenchCommand::Serve(args) => serve::bench_serve(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
