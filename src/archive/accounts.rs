@@ -1344,6 +1344,71 @@ async fn user_with_id<T: AccountTx>(tx: &mut T, user_id: i64) -> Result<UserRow,
         })
 }
 
+/// How a pending sign request ends.
+enum Closing<'r> {
+    /// By the signed version.
+    Signed(i64),
+    /// With the official's reason.
+    Rejected(&'r str),
+}
+
+/// Closes a pending request (checked by the caller) and appends its audit entry: the one
+/// path of `complete_sign_request` and `reject_sign_request`.
+async fn close_pending<T: AccountTx>(
+    tx: &mut T,
+    row: &RequestRow,
+    request_id: i64,
+    closing: Closing<'_>,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<(), ArchiveError> {
+    let (state, version, reason, action) = match closing {
+        Closing::Signed(version_id) => (
+            SignRequestState::Signed,
+            Some(version_id),
+            None,
+            "sign.complete",
+        ),
+        Closing::Rejected(reason) => (
+            SignRequestState::Rejected,
+            None,
+            Some(reason),
+            "sign.reject",
+        ),
+    };
+    if tx
+        .close_request(request_id, state, version, reason, now)
+        .await?
+        != 1
+    {
+        return Err(corrupt(format!(
+            "sign request {request_id} changed meanwhile"
+        )));
+    }
+    let official = user_with_id(tx, row.official_id).await?;
+    let mut details = serde_json::json!({
+        "request_id": request_id,
+        "official": official.username,
+    });
+    match closing {
+        Closing::Signed(version_id) => details["version_id"] = version_id.into(),
+        Closing::Rejected(reason) => details["reason"] = reason.into(),
+    }
+    append(
+        tx,
+        AuditRecord {
+            actor,
+            action,
+            object_kind: "document",
+            object_id: &row.document_id.to_string(),
+            details,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 async fn pending_request_row<T: AccountTx>(
     tx: &mut T,
     request_id: i64,
@@ -2130,21 +2195,7 @@ impl Archive {
                     &format!("a {kind} version, not a signed one"),
                 ));
             }
-            if tx.close_request(request_id, SignRequestState::Signed, Some(signed_version_id), None, now).await? != 1 {
-                return Err(corrupt(format!("sign request {request_id} changed meanwhile")));
-            }
-            let official = user_with_id(&mut tx, row.official_id).await?;
-            append(&mut tx, AuditRecord {
-                actor: &actor,
-                action: "sign.complete",
-                object_kind: "document",
-                object_id: &row.document_id.to_string(),
-                details: serde_json::json!({
-                    "request_id": request_id,
-                    "official": official.username,
-                    "version_id": signed_version_id,
-                }),
-            }, now).await?;
+            close_pending(&mut tx, &row, request_id, Closing::Signed(signed_version_id), &actor, now).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -2168,21 +2219,7 @@ impl Archive {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin_write().await?;
             let row = pending_request_row(&mut tx, request_id).await?;
-            if tx.close_request(request_id, SignRequestState::Rejected, None, Some(&reason), now).await? != 1 {
-                return Err(corrupt(format!("sign request {request_id} changed meanwhile")));
-            }
-            let official = user_with_id(&mut tx, row.official_id).await?;
-            append(&mut tx, AuditRecord {
-                actor: &actor,
-                action: "sign.reject",
-                object_kind: "document",
-                object_id: &row.document_id.to_string(),
-                details: serde_json::json!({
-                    "request_id": request_id,
-                    "official": official.username,
-                    "reason": reason,
-                }),
-            }, now).await?;
+            close_pending(&mut tx, &row, request_id, Closing::Rejected(&reason), &actor, now).await?;
             tx.commit().await?;
             Ok(())
         })
